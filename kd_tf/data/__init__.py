@@ -1,0 +1,1 @@
+"""Datasets, normalisation, distillation policies and tf.data pipelines."""

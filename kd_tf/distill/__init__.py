@@ -1,0 +1,1 @@
+"""Teacher ensembles, distillation losses and the Distiller model."""

@@ -1,0 +1,1 @@
+"""Strategy, optimiser, schedules, checkpoints, export, logging and the jobs."""

@@ -1,0 +1,157 @@
+"""One distillation run, end to end: data, teachers (trained and cached if
+absent), the Distiller under the chosen strategy, evaluation, and outputs in
+the run directory. Binaries only parse flags and call `run`."""
+
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+from absl import logging
+
+from kd_tf.data import sources
+from kd_tf.data.pipeline import distillation_dataset, evaluation_dataset, steps_per_epoch
+from kd_tf.distill.distiller import Distiller
+from kd_tf.distill.ensemble import TeacherEnsemble
+from kd_tf.errors import UserError
+from kd_tf.models import build_model
+from kd_tf.train import evaluation, export, teachers
+from kd_tf.train.logging import EpochProgress, TensorBoardScalars, write_text_summary
+from kd_tf.train.recipes import student_recipe, teacher_recipe
+from kd_tf.train.run_dir import RunDir
+from kd_tf.train.strategy import make_strategy
+
+
+class RunCompleteError(UserError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig:
+    dataset: str = "mnist5k"
+    data_dir: str | None = None
+    aug: str = "mixup"
+    num_teachers: int = 3
+    temperature: float = 4.0
+    alpha: float = 0.0
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    seed: int = 0
+    output_dir: str | None = None
+    teacher_dir: str | None = None
+    teacher_arch: str = "lenet5"
+    student_arch: str = "lenet5"
+    strategy: str = "auto"
+    tpu: str = ""
+    overwrite: bool = False
+
+    def run_name(self):
+        return (f"{self.dataset}-{self.teacher_arch}x{self.num_teachers}-to-{self.student_arch}-"
+                f"{self.aug}-t{self.temperature:g}-a{self.alpha:g}-s{self.seed}")
+
+    def default_teacher_dir(self):
+        return os.path.join("runs", "teachers", f"{self.dataset}-{self.teacher_arch}")
+
+
+SUMMARY_KEYS = ["loss", "agreement", "kl", "val_accuracy", "val_agreement", "val_kl"]
+
+
+def run(config, output_dir, teacher_dir, flags_text=""):
+    """Runs a distillation; output_dir and teacher_dir are absolute paths."""
+    start = time.time()
+    run_dir = RunDir(output_dir)
+    if run_dir.is_complete() and not config.overwrite:
+        raise RunCompleteError(
+            f"{output_dir} already holds a finished run ({run_dir.results_json}). "
+            "Pass --overwrite to replace it, or another --output_dir."
+        )
+    run_dir.create()
+    with open(run_dir.flags, "w") as f:
+        f.write(flags_text)
+
+    strategy = make_strategy(config.strategy, config.tpu)
+    logging.info("Strategy %s with %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync)
+    dataset = sources.load(config.dataset, config.data_dir)
+    props = dataset.properties
+    logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
+
+    manifest = teachers.ensure_ensemble(
+        teacher_dir, dataset, config.teacher_arch, config.num_teachers,
+        teacher_recipe(config.dataset), strategy)
+    recipe = student_recipe(config.dataset, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
+    steps = steps_per_epoch(len(dataset.train), recipe.batch_size)
+
+    keras.utils.set_random_seed(config.seed)
+    with strategy.scope():
+        teacher = TeacherEnsemble(teachers.load_members(teacher_dir, manifest, config.num_teachers))
+        student = build_model(config.student_arch, props.num_classes, props.image_shape)
+        distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
+        optimizer, schedule = teachers.make_sgd(recipe, steps)
+        distiller.compile(optimizer=optimizer, jit_compile=False)
+
+    train_data = distillation_dataset(dataset.train, props, config.aug, recipe.batch_size, config.seed,
+                                      recipe.epochs, config.temperature)
+    test_data = evaluation_dataset(dataset.test, 500)
+    write_text_summary(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
+    logging.info("Distilling %d x %s into %s with --aug=%s, tau=%g, alpha=%g: %d epochs of %d steps",
+                 config.num_teachers, config.teacher_arch, config.student_arch, config.aug,
+                 config.temperature, config.alpha, recipe.epochs, steps)
+    history = distiller.fit(
+        train_data, epochs=recipe.epochs, steps_per_epoch=steps, validation_data=test_data, verbose=0,
+        callbacks=[
+            TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value),
+            keras.callbacks.CSVLogger(run_dir.metrics_csv),
+            EpochProgress("student", recipe.epochs, SUMMARY_KEYS),
+        ],
+    )
+
+    results = final_evaluation(dataset, teacher, student, run_dir)
+    results["online"] = {k: float(v[-1]) for k, v in history.history.items() if not k.startswith("val_")}
+    export.save_student(student, run_dir, props.image_shape)
+    results["config"] = dataclasses.asdict(config)
+    results["teacher_dir"] = teacher_dir
+    results["teacher_members"] = [m["test"] for m in manifest["members"][:config.num_teachers]]
+    results["wall_seconds"] = round(time.time() - start, 1)
+    with open(run_dir.results_json, "w") as f:
+        json.dump(results, f, indent=2)
+    return results
+
+
+def final_evaluation(dataset, teacher, student, run_dir):
+    """Every model on clean test and train (eval mode); test predictions saved,
+    so that the reported numbers can be recomputed from them."""
+    results = {}
+    for split_name, split in (("test", dataset.test), ("train", dataset.train)):
+        teacher_logits = evaluation.predict_logits(teacher, split)
+        student_logits = evaluation.predict_logits(student, split)
+        results.setdefault("teacher", {})[split_name] = evaluation.generalisation(split.labels, teacher_logits)
+        results.setdefault("student", {})[split_name] = {
+            **evaluation.generalisation(split.labels, student_logits),
+            **evaluation.fidelity(teacher_logits, student_logits),
+        }
+        if split_name == "test":
+            np.savez_compressed(run_dir.predictions, labels=split.labels,
+                                teacher_logits=teacher_logits, student_logits=student_logits)
+    return results
+
+
+def format_summary(results):
+    """The final table printed at the end of a run."""
+    t, s = results["teacher"]["test"], results["student"]["test"]
+    rows = [
+        ("", "accuracy %", "NLL", "ECE %"),
+        ("teacher ensemble (test)", f"{t['accuracy']:.2f}", f"{t['nll']:.4f}", f"{t['ece']:.2f}"),
+        ("student (test)", f"{s['accuracy']:.2f}", f"{s['nll']:.4f}", f"{s['ece']:.2f}"),
+    ]
+    lines = ["", *("{:<26}{:>12}{:>10}{:>9}".format(*r) for r in rows), ""]
+    tr = results["student"]["train"]
+    lines += [
+        f"test agreement {s['agreement']:.2f}%   test KL(teacher||student) {s['kl']:.4f}",
+        f"train agreement {tr['agreement']:.2f}% (clean, eval mode)   "
+        f"distillation-batch agreement {results['online']['agreement']:.2f}% (last epoch, train mode)",
+        f"wall time {results['wall_seconds']:.1f}s",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,28 @@
+"""Predictions over a split, and metrics of logits with kd_tf.metrics (the same
+code the Distiller reports with, so that final and per-epoch numbers agree)."""
+
+import numpy as np
+
+from kd_tf import metrics as kd_metrics
+from kd_tf.data.pipeline import evaluation_dataset
+
+
+def predict_logits(model, split, batch_size=500):
+    """Logits of `model` (eval mode) on clean inputs, in split order."""
+    return np.asarray(model.predict(evaluation_dataset(split, batch_size).map(lambda b: b["image"]), verbose=0))
+
+
+def _results(metric_objects, a, b):
+    out = {}
+    for metric in metric_objects:
+        metric.update_state(a, b)
+        out[metric.name] = float(metric.result())
+    return out
+
+
+def generalisation(labels, logits):
+    return _results(kd_metrics.generalisation_metrics(), labels, logits)
+
+
+def fidelity(teacher_logits, student_logits):
+    return _results(kd_metrics.fidelity_metrics(), teacher_logits, student_logits)

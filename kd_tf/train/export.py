@@ -1,0 +1,26 @@
+"""Shipping a student: a .keras file and a SavedModel for serving."""
+
+import keras
+import tensorflow as tf
+
+
+def export_saved_model(model, path, input_shape):
+    """SavedModel with a `serving_default` signature:
+    images float32 [batch, *input_shape] in [-1, 1] -> {"logits", "probabilities"}."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+
+    def serve(images):
+        logits = model(images, training=False)
+        return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
+
+    archive.add_endpoint(
+        "serving_default", serve,
+        input_signature=[tf.TensorSpec((None, *input_shape), tf.float32, name="images")],
+    )
+    archive.write_out(path, verbose=False)
+
+
+def save_student(model, run_dir_paths, input_shape):
+    model.save(run_dir_paths.student_keras)
+    export_saved_model(model, run_dir_paths.student_saved_model, input_shape)

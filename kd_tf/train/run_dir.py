@@ -1,0 +1,63 @@
+"""The run-directory layout (one definition), and where relative paths point.
+
+Under `bazel run` the working directory is the runfiles tree; relative paths
+given on the command line mean the user's workspace instead.
+"""
+
+import dataclasses
+import os
+
+
+def resolve_path(path):
+    """Absolute path; relative ones resolve against the Bazel workspace under
+    `bazel run` (BUILD_WORKSPACE_DIRECTORY), else the working directory."""
+    if path is None:
+        return None
+    path = os.path.expanduser(path)
+    if os.path.isabs(path):
+        return path
+    base = os.environ.get("BUILD_WORKSPACE_DIRECTORY") or os.getcwd()
+    return os.path.normpath(os.path.join(base, path))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunDir:
+    root: str
+
+    def _join(self, *parts):
+        return os.path.join(self.root, *parts)
+
+    @property
+    def flags(self):
+        return self._join("flags.txt")
+
+    @property
+    def tensorboard(self):
+        return self._join("tensorboard")
+
+    @property
+    def metrics_csv(self):
+        return self._join("metrics.csv")
+
+    @property
+    def results_json(self):
+        return self._join("results.json")
+
+    @property
+    def predictions(self):
+        return self._join("test_predictions.npz")
+
+    @property
+    def student_saved_model(self):
+        return self._join("student")
+
+    @property
+    def student_keras(self):
+        return self._join("student.keras")
+
+    def create(self):
+        os.makedirs(self.root, exist_ok=True)
+        return self
+
+    def is_complete(self):
+        return os.path.exists(self.results_json)

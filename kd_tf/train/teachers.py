@@ -1,0 +1,146 @@
+"""Teacher ensembles as artifacts: a directory of independently trained
+members and a manifest.
+
+  <teacher_dir>/manifest.json        architecture, dataset, recipe, members
+  <teacher_dir>/member_<i>.keras     trained member
+  <teacher_dir>/member_<i>.init.weights.h5   its initial weights
+
+Members are written one at a time and the manifest after each, so an
+interrupted ensemble keeps what it finished; asking for more members than a
+directory holds trains only the missing ones.
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+import keras
+from absl import logging
+
+from kd_tf.data import sources
+from kd_tf.errors import UserError
+from kd_tf.data.pipeline import steps_per_epoch, supervised_dataset
+from kd_tf.models import build_model
+from kd_tf.train import evaluation
+from kd_tf.train.logging import EpochProgress
+from kd_tf.train.optimizers import TorchSGD
+from kd_tf.train.recipes import Recipe
+from kd_tf.train.schedules import EpochCosineDecay
+
+MANIFEST = "manifest.json"
+
+
+class EnsembleMismatchError(UserError):
+    pass
+
+
+def member_path(teacher_dir, index):
+    return os.path.join(teacher_dir, f"member_{index}.keras")
+
+
+def read_manifest(teacher_dir):
+    path = os.path.join(teacher_dir, MANIFEST)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _write_manifest(teacher_dir, manifest):
+    tmp = os.path.join(teacher_dir, MANIFEST + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2)
+    os.replace(tmp, os.path.join(teacher_dir, MANIFEST))
+
+
+def make_sgd(recipe, steps):
+    schedule = EpochCosineDecay(recipe.lr, recipe.final_lr, recipe.epochs, steps)
+    optimizer = TorchSGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov,
+                         coupled_weight_decay=recipe.weight_decay)
+    return optimizer, schedule
+
+
+def train_member(dataset, architecture, seed, recipe, strategy, init_weights_path=None):
+    """Trains one classifier with cross-entropy and the baseline policy."""
+    split = sources.stratified_subset(dataset.train, recipe.train_size, seed=0)
+    steps = steps_per_epoch(len(split), recipe.batch_size)
+    keras.utils.set_random_seed(seed)
+    with strategy.scope():
+        model = build_model(architecture, dataset.properties.num_classes, dataset.properties.image_shape)
+        if init_weights_path:
+            model.save_weights(init_weights_path)
+        optimizer, _ = make_sgd(recipe, steps)
+        model.compile(optimizer=optimizer,
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"], jit_compile=False)
+    data = supervised_dataset(split, dataset.properties, recipe.batch_size, seed, recipe.epochs)
+    model.fit(data, epochs=recipe.epochs, steps_per_epoch=steps, verbose=0,
+              callbacks=[EpochProgress(f"teacher seed {seed}", recipe.epochs, ["loss", "accuracy"])])
+    return model
+
+
+def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, strategy, seed_base=0):
+    """Returns the manifest of an ensemble with at least `num_members` members,
+    training the missing ones."""
+    manifest = read_manifest(teacher_dir)
+    if manifest is None:
+        os.makedirs(teacher_dir, exist_ok=True)
+        manifest = {
+            "architecture": architecture,
+            "dataset": dataset.name,
+            "num_classes": dataset.properties.num_classes,
+            "input_shape": list(dataset.properties.image_shape),
+            "recipe": dataclasses.asdict(recipe),
+            "members": [],
+        }
+    else:
+        check_compatible(teacher_dir, manifest, dataset, architecture)
+        recipe = Recipe(**manifest["recipe"])  # new members match the old ones
+    while len(manifest["members"]) < num_members:
+        index = len(manifest["members"])
+        seed = seed_base + index
+        logging.info("Training teacher %d/%d (seed %d) into %s", index + 1, num_members, seed, teacher_dir)
+        start = time.time()
+        init_path = os.path.join(teacher_dir, f"member_{index}.init.weights.h5")
+        model = train_member(dataset, architecture, seed, recipe, strategy, init_path)
+        model.save(member_path(teacher_dir, index))
+        test = evaluation.generalisation(dataset.test.labels, evaluation.predict_logits(model, dataset.test))
+        manifest["members"].append({
+            "file": os.path.basename(member_path(teacher_dir, index)),
+            "init_weights": os.path.basename(init_path),
+            "seed": seed,
+            "train_seconds": round(time.time() - start, 1),
+            "test": test,
+        })
+        _write_manifest(teacher_dir, manifest)
+        logging.info("Teacher %d: test accuracy %.2f%%, NLL %.4f, ECE %.2f%%", index,
+                     test["accuracy"], test["nll"], test["ece"])
+    return manifest
+
+
+def check_compatible(teacher_dir, manifest, dataset, architecture=None):
+    """Fails fast, naming the directory, when an ensemble cannot serve this run."""
+    problems = []
+    if manifest.get("num_classes") != dataset.properties.num_classes:
+        problems.append(f"it predicts {manifest.get('num_classes')} classes, {dataset.name} has "
+                        f"{dataset.properties.num_classes}")
+    if tuple(manifest.get("input_shape", ())) != tuple(dataset.properties.image_shape):
+        problems.append(f"its input shape is {tuple(manifest.get('input_shape', ()))}, {dataset.name} "
+                        f"images are {tuple(dataset.properties.image_shape)}")
+    if architecture and manifest.get("architecture") != architecture:
+        problems.append(f"its architecture is {manifest.get('architecture')}, not {architecture}")
+    if problems:
+        raise EnsembleMismatchError(
+            f"The teacher ensemble in {teacher_dir} does not fit this run: {'; '.join(problems)}. "
+            "Pass another --teacher_dir (an empty one trains a new ensemble)."
+        )
+
+
+def load_members(teacher_dir, manifest, num_members):
+    if len(manifest["members"]) < num_members:
+        raise EnsembleMismatchError(
+            f"{teacher_dir} holds {len(manifest['members'])} members, {num_members} were asked for."
+        )
+    return [keras.saving.load_model(os.path.join(teacher_dir, m["file"]), compile=False)
+            for m in manifest["members"][:num_members]]

@@ -1,0 +1,154 @@
+"""The binaries end to end, as `bazel run` runs them: a tiny distillation on
+the embedded data, its outputs, and its failure modes."""
+
+import csv
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+from absl.testing import absltest
+
+from tests import numpy_reference as ref
+
+
+def _binary(name):
+    """The py_binary from the runfiles under Bazel; the module otherwise."""
+    srcdir, workspace = os.environ.get("TEST_SRCDIR"), os.environ.get("TEST_WORKSPACE")
+    if srcdir and workspace:
+        return [os.path.join(srcdir, workspace, "experiments", name)]
+    return [sys.executable, "-m", f"experiments.{name}"]
+
+
+def _run(name, *flags, timeout=600):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    start = time.time()
+    proc = subprocess.run(_binary(name) + list(flags), capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return proc, time.time() - start
+
+
+def _summary_tags(log_dir):
+    tags = set()
+    for path in glob.glob(os.path.join(log_dir, "**", "events.out.tfevents.*"), recursive=True):
+        split = os.path.basename(os.path.dirname(path))
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(f"{split}/{v.tag}" for v in event.summary.value)
+    return tags
+
+
+class DistillEndToEndTest(absltest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tf.io.gfile.join(absltest.get_default_test_tmpdir(), "e2e")
+        cls.teacher_dir = os.path.join(cls.root, "teachers")
+        cls.run_dir = os.path.join(cls.root, "run")
+        # Cold: the teacher directory is absent, so distill trains one member.
+        cls.cold, cls.cold_seconds = _run(
+            "distill", "--aug=mixup", "--num_teachers=1", "--epochs=1",
+            f"--teacher_dir={cls.teacher_dir}", f"--output_dir={cls.root}/cold")
+        # Warm: reuses member 0, trains only member 1.
+        cls.warm, cls.warm_seconds = _run(
+            "distill", "--aug=mixup", "--num_teachers=2", "--epochs=3", "--batch_size=100",
+            f"--teacher_dir={cls.teacher_dir}", f"--output_dir={cls.run_dir}")
+
+    def test_runs_succeed(self):
+        self.assertEqual(self.cold.returncode, 0, self.cold.stderr[-3000:])
+        self.assertEqual(self.warm.returncode, 0, self.warm.stderr[-3000:])
+
+    def test_teachers_are_cached_and_extended(self):
+        with open(os.path.join(self.teacher_dir, "manifest.json")) as f:
+            manifest = json.load(f)
+        self.assertEqual([m["seed"] for m in manifest["members"]], [0, 1])
+        self.assertEqual(manifest["architecture"], "lenet5")
+        self.assertEqual(manifest["dataset"], "mnist5k")
+        for member in manifest["members"]:
+            self.assertTrue(os.path.exists(os.path.join(self.teacher_dir, member["file"])))
+            self.assertTrue(os.path.exists(os.path.join(self.teacher_dir, member["init_weights"])))
+            self.assertGreater(member["test"]["accuracy"], 80.0)  # real digits, real learning
+        self.assertIn("Training teacher 1/1", self.cold.stderr)
+        self.assertNotIn("Training teacher 1/2", self.warm.stderr)
+        self.assertIn("Training teacher 2/2", self.warm.stderr)
+
+    def test_outputs(self):
+        for name in ("flags.txt", "metrics.csv", "results.json", "test_predictions.npz", "student.keras",
+                     "student/saved_model.pb"):
+            self.assertTrue(os.path.exists(os.path.join(self.run_dir, name)), name)
+        with open(os.path.join(self.run_dir, "flags.txt")) as f:
+            self.assertIn("--aug=mixup", f.read())
+        with open(os.path.join(self.run_dir, "metrics.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertLen(rows, 3)
+        self.assertIn("val_agreement", rows[0])
+
+    def test_tensorboard_scalars_for_train_and_test(self):
+        tags = _summary_tags(os.path.join(self.run_dir, "tensorboard"))
+        for metric in ("loss", "accuracy", "nll", "ece", "agreement", "kl"):
+            self.assertIn(f"train/{metric}", tags)
+            self.assertIn(f"test/{metric}", tags)
+        self.assertIn("train/learning_rate", tags)
+
+    def test_reported_fidelity_matches_saved_predictions(self):
+        with open(os.path.join(self.run_dir, "results.json")) as f:
+            results = json.load(f)
+        saved = np.load(os.path.join(self.run_dir, "test_predictions.npz"))
+        t, s, y = saved["teacher_logits"], saved["student_logits"], saved["labels"]
+        student = results["student"]["test"]
+        self.assertAlmostEqual(student["agreement"], ref.agreement(t, s), places=3)
+        self.assertAlmostEqual(student["kl"], ref.kl(t, s), places=4)
+        self.assertAlmostEqual(student["accuracy"], ref.accuracy(y, s), places=3)
+        self.assertAlmostEqual(results["teacher"]["test"]["nll"], ref.nll(y, t), places=4)
+        self.assertIn(f"test agreement {student['agreement']:.2f}%", self.warm.stdout)
+        self.assertIn(f"test KL(teacher||student) {student['kl']:.4f}", self.warm.stdout)
+        # Three epochs on real digits: well above chance (10%).
+        self.assertGreater(student["accuracy"], 50.0)
+
+    def test_saved_model_matches_keras_student(self):
+        import keras
+
+        import kd_tf.models  # noqa: F401  registers the architectures for loading
+
+        student = keras.saving.load_model(os.path.join(self.run_dir, "student.keras"))
+        serve = tf.saved_model.load(os.path.join(self.run_dir, "student")).signatures["serving_default"]
+        x = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype(np.float32)
+        np.testing.assert_allclose(serve(images=tf.constant(x))["logits"].numpy(), np.asarray(student(x)),
+                                   rtol=1e-5, atol=1e-5)
+
+    def test_finished_run_is_not_overwritten(self):
+        proc, _ = _run("distill", "--aug=mixup", "--num_teachers=2", "--epochs=3", "--batch_size=100",
+                       f"--teacher_dir={self.teacher_dir}", f"--output_dir={self.run_dir}")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("--overwrite", proc.stderr)
+
+    def test_bad_flag_fails_before_any_work_and_lists_choices(self):
+        proc, seconds = _run("distill", "--aug=cutmix", f"--output_dir={self.root}/bad")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("baseline", proc.stderr)
+        self.assertIn("mixup", proc.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "bad")))
+        self.assertLess(seconds, 5)  # TensorFlow is not even imported
+
+    def test_missing_tfds_dataset_fails_fast(self):
+        data_dir = os.path.join(self.root, "empty_tfds")
+        os.makedirs(data_dir, exist_ok=True)
+        proc, seconds = _run("distill", "--dataset=cifar100", f"--data_dir={data_dir}",
+                             f"--output_dir={self.root}/cifar")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("tfds build cifar100", proc.stderr)
+        self.assertLess(seconds, 60)
+
+    def test_train_teachers_binary(self):
+        teacher_dir = os.path.join(self.root, "tiny_teachers")
+        proc, _ = _run("train_teachers", "--num_teachers=2", "--epochs=1", "--train_size=200", "--seed=7",
+                       f"--teacher_dir={teacher_dir}")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertIn("member 1 (seed 8)", proc.stdout)
+        self.assertTrue(os.path.exists(os.path.join(teacher_dir, "member_1.keras")))
+
+
+if __name__ == "__main__":
+    absltest.main()

@@ -1,0 +1,81 @@
+"""One Distiller step against a hand computation: loss, update, frozen
+teachers, metrics."""
+
+import numpy as np
+import tensorflow as tf
+from absl.testing import absltest, parameterized
+
+from kd_tf.train.optimizers import TorchSGD
+from tests import fixtures
+from tests import numpy_reference as ref
+
+
+def _one_batch(batch):
+    return tf.data.Dataset.from_tensors(batch)
+
+
+class DistillerTest(parameterized.TestCase):
+    @parameterized.parameters((4.0, 0.0, 0), (1.0, 0.0, 0), (4.0, 0.3, 3))
+    def test_step_loss_and_update_match_hand_computation(self, tau, alpha, unlabelled):
+        distiller = fixtures.lenet_distiller(temperature=tau, alpha=alpha)
+        batch = fixtures.mnist_like_batch(unlabelled=unlabelled, temperature=tau)
+        lr = 0.1
+        distiller.compile(optimizer=TorchSGD(lr, momentum=0.0))
+        teacher_before = [np.array(w) for w in distiller.teacher.weights]
+        student_before = [np.array(w) for w in distiller.student.trainable_weights]
+
+        # The hand computation: numpy loss on the same logits; TF only for the gradient.
+        t_logits = np.asarray(distiller.teacher(batch["image"]))
+        s_logits = np.asarray(distiller.student(batch["image"]))
+        kd = ref.kd_loss(t_logits, s_logits, tau).mean()
+        keep = batch["label"] >= 0
+        ce = ref.nll(batch["label"][keep], s_logits[keep]) if alpha else 0.0
+        expected_loss = alpha * ce + (1 - alpha) * kd
+
+        with tf.GradientTape() as tape:
+            s = distiller.student(batch["image"], training=True)
+            pt = tf.nn.softmax(t_logits / tau)
+            loss = -(tau ** 2) * tf.reduce_mean(tf.reduce_sum(pt * tf.nn.log_softmax(s / tau), -1)) * (1 - alpha)
+            if alpha:
+                ce_rows = tf.nn.sparse_softmax_cross_entropy_with_logits(np.maximum(batch["label"], 0), s)
+                loss += alpha * tf.reduce_sum(tf.where(keep, ce_rows, 0.0)) / keep.sum()
+        grads = tape.gradient(loss, distiller.student.trainable_weights)
+        self.assertAlmostEqual(float(loss), expected_loss, places=4)
+
+        history = distiller.fit(_one_batch(batch), epochs=1, verbose=0)
+        self.assertAlmostEqual(history.history["loss"][0], expected_loss, places=4)
+        for before, g, w in zip(student_before, grads, distiller.student.trainable_weights):
+            np.testing.assert_allclose(np.array(w), before - lr * np.asarray(g), rtol=1e-4, atol=1e-6)
+        for before, w in zip(teacher_before, distiller.teacher.weights):
+            np.testing.assert_array_equal(np.array(w), before)
+
+    def test_teacher_sees_exactly_the_student_batch(self):
+        distiller = fixtures.lenet_distiller(num_teachers=1)
+        distiller.compile(optimizer=TorchSGD(0.0, momentum=0.0))
+        batch = fixtures.mnist_like_batch(batch_size=16, seed=3)
+        logs = distiller.fit(_one_batch(batch), epochs=1, verbose=0).history
+        t = np.asarray(distiller.teacher(batch["image"]))
+        s = np.asarray(distiller.student(batch["image"]))  # lr 0: unchanged by the step
+        self.assertAlmostEqual(logs["agreement"][0], ref.agreement(t, s), places=3)
+        self.assertAlmostEqual(logs["kl"][0], ref.kl(t, s), places=4)
+
+    def test_evaluate_reports_all_metrics(self):
+        distiller = fixtures.lenet_distiller()
+        distiller.compile(optimizer=TorchSGD(0.1))
+        batch = fixtures.mnist_like_batch(batch_size=32)
+        del batch["temperature"]
+        logs = distiller.evaluate(_one_batch(batch), return_dict=True, verbose=0)
+        self.assertEqual(set(logs), {"loss", "accuracy", "nll", "ece", "agreement", "kl"})
+        s = np.asarray(distiller.student(batch["image"]))
+        self.assertAlmostEqual(logs["accuracy"], ref.accuracy(batch["label"], s), places=3)
+        self.assertAlmostEqual(logs["nll"], ref.nll(batch["label"], s), places=4)
+
+    def test_bad_hyperparameters(self):
+        with self.assertRaisesRegex(ValueError, "alpha"):
+            fixtures.lenet_distiller(alpha=1.5)
+        with self.assertRaisesRegex(ValueError, "temperature"):
+            fixtures.lenet_distiller(temperature=0.0)
+
+
+if __name__ == "__main__":
+    absltest.main()

@@ -1,0 +1,91 @@
+"""Strategy routing, and one distillation step under MirroredStrategy on two
+logical CPUs against one device on the same global batch."""
+
+import os
+import time
+
+import tensorflow as tf
+
+# Two logical CPUs, before anything initialises TensorFlow's devices.
+_cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import numpy as np  # noqa: E402
+from absl.testing import absltest  # noqa: E402
+
+from kd_tf import choices  # noqa: E402
+from kd_tf.train import strategy as strategy_lib  # noqa: E402
+from kd_tf.train.optimizers import TorchSGD  # noqa: E402
+from tests import fixtures  # noqa: E402
+
+
+def _step(strategy, batch, jit_compile=False):
+    with strategy.scope():
+        distiller = fixtures.lenet_distiller(num_teachers=2, temperature=4.0)
+        distiller.compile(optimizer=TorchSGD(0.1, momentum=0.9, nesterov=True, coupled_weight_decay=1e-4),
+                          jit_compile=jit_compile)
+    logs = distiller.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0).history
+    return logs, [np.array(w) for w in distiller.student.trainable_weights]
+
+
+class MirroredEquivalenceTest(absltest.TestCase):
+    def test_two_replicas_equal_one_device(self):
+        batch = fixtures.mnist_like_batch(batch_size=16, seed=5)
+        single_logs, single_weights = _step(tf.distribute.get_strategy(), batch)
+        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        self.assertEqual(mirrored.num_replicas_in_sync, 2)
+        mirrored_logs, mirrored_weights = _step(mirrored, batch)
+        for key in ("loss", "agreement", "kl"):
+            self.assertAlmostEqual(mirrored_logs[key][0], single_logs[key][0], places=4, msg=key)
+        changed = False
+        for a, b, w0 in zip(mirrored_weights, single_weights, _initial_student_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+            changed |= not np.allclose(b, w0)
+        self.assertTrue(changed, "the step did not update the student")
+
+    def test_step_compiles_with_xla(self):
+        # The stand-in for TPU compatibility: the whole train step under jit_compile.
+        batch = fixtures.mnist_like_batch(batch_size=16, seed=5)
+        xla_logs, xla_weights = _step(tf.distribute.get_strategy(), batch, jit_compile=True)
+        logs, weights = _step(tf.distribute.get_strategy(), batch)
+        self.assertAlmostEqual(xla_logs["loss"][0], logs["loss"][0], places=3)
+        for a, b in zip(xla_weights, weights):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _initial_student_weights():
+    return [np.array(w) for w in fixtures.lenet_distiller(num_teachers=1).student.trainable_weights]
+
+
+class RoutingTest(absltest.TestCase):
+    def test_every_choice_is_routed(self):
+        os.environ.pop("TF_CONFIG", None)
+        routed = {
+            "auto": tf.distribute.Strategy,
+            "cpu": tf.distribute.OneDeviceStrategy,
+            "mirrored": tf.distribute.MirroredStrategy,
+        }
+        for name, kind in routed.items():
+            self.assertIsInstance(strategy_lib.make_strategy(name), kind, msg=name)
+        # gpu, multi_worker and tpu cannot be built here; each fails clearly (below).
+        self.assertEqual(set(choices.STRATEGIES), set(routed) | {"gpu", "multi_worker", "tpu"})
+
+    def test_gpu_without_gpu(self):
+        with self.assertRaisesRegex(strategy_lib.StrategyError, "no GPU"):
+            strategy_lib.make_strategy("gpu")
+
+    def test_multi_worker_needs_tf_config(self):
+        os.environ.pop("TF_CONFIG", None)
+        with self.assertRaisesRegex(strategy_lib.StrategyError, "TF_CONFIG"):
+            strategy_lib.make_strategy("multi_worker")
+
+    def test_tpu_absent_fails_within_seconds(self):
+        for tpu in ("", "local", "grpc://127.0.0.1:1"):
+            start = time.time()
+            with self.assertRaisesRegex(strategy_lib.StrategyError, "--strategy=tpu"):
+                strategy_lib.make_strategy("tpu", tpu)
+            self.assertLess(time.time() - start, 10, msg=tpu)
+
+
+if __name__ == "__main__":
+    absltest.main()

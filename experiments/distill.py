@@ -47,6 +47,11 @@ def main(argv):
                                           for f in dataclasses.fields(distill_job.DistillConfig)})
     output_dir = resolve_path(config.output_dir or f"runs/{config.run_name()}")
     teacher_dir = resolve_path(config.teacher_dir or config.default_teacher_dir())
+    results = None if config.overwrite else distill_job.completed_results(output_dir)
+    if results is not None:
+        print(distill_job.format_summary(results))
+        print(f"{output_dir} holds this finished run (above); pass --overwrite to run it again.")
+        return
     try:
         results = distill_job.run(config, output_dir, teacher_dir, FLAGS.flags_into_string())
     except UserError as e:

@@ -118,11 +118,15 @@ class DistillEndToEndTest(absltest.TestCase):
         np.testing.assert_allclose(serve(images=tf.constant(x))["logits"].numpy(), np.asarray(student(x)),
                                    rtol=1e-5, atol=1e-5)
 
-    def test_finished_run_is_not_overwritten(self):
+    def test_finished_run_is_reported_not_overwritten(self):
+        results = os.path.join(self.run_dir, "results.json")
+        before = os.path.getmtime(results)
         proc, _ = _run("distill", "--aug=mixup", "--num_teachers=2", "--epochs=3", "--batch_size=100",
                        f"--teacher_dir={self.teacher_dir}", f"--output_dir={self.run_dir}")
-        self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("--overwrite", proc.stderr)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertIn("pass --overwrite to run it again", proc.stdout)
+        self.assertIn("test agreement", proc.stdout)
+        self.assertEqual(os.path.getmtime(results), before)
 
     def test_bad_flag_fails_before_any_work_and_lists_choices(self):
         proc, seconds = _run("distill", "--aug=cutmix", f"--output_dir={self.root}/bad")

@@ -15,17 +15,12 @@ from kd_tf.data import sources
 from kd_tf.data.pipeline import distillation_dataset, evaluation_dataset, steps_per_epoch
 from kd_tf.distill.distiller import Distiller
 from kd_tf.distill.ensemble import TeacherEnsemble
-from kd_tf.errors import UserError
 from kd_tf.models import build_model
 from kd_tf.train import evaluation, export, teachers
 from kd_tf.train.logging import EpochProgress, TensorBoardScalars, write_text_summary
 from kd_tf.train.recipes import student_recipe, teacher_recipe
 from kd_tf.train.run_dir import RunDir
 from kd_tf.train.strategy import make_strategy
-
-
-class RunCompleteError(UserError):
-    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,16 +54,20 @@ class DistillConfig:
 SUMMARY_KEYS = ["loss", "agreement", "kl", "val_accuracy", "val_agreement", "val_kl"]
 
 
-def run(config, output_dir, teacher_dir, flags_text=""):
-    """Runs a distillation; output_dir and teacher_dir are absolute paths."""
-    start = time.time()
+def completed_results(output_dir):
+    """The results of a finished run in output_dir, or None."""
     run_dir = RunDir(output_dir)
-    if run_dir.is_complete() and not config.overwrite:
-        raise RunCompleteError(
-            f"{output_dir} already holds a finished run ({run_dir.results_json}). "
-            "Pass --overwrite to replace it, or another --output_dir."
-        )
-    run_dir.create()
+    if not run_dir.is_complete():
+        return None
+    with open(run_dir.results_json) as f:
+        return json.load(f)
+
+
+def run(config, output_dir, teacher_dir, flags_text=""):
+    """Runs a distillation; output_dir and teacher_dir are absolute paths.
+    Replaces whatever output_dir holds: callers check completed_results first."""
+    start = time.time()
+    run_dir = RunDir(output_dir).create()
     with open(run_dir.flags, "w") as f:
         f.write(flags_text)
 

@@ -30,8 +30,10 @@ flags.DEFINE_string("output_dir", None, "Run directory (default: runs/<name deri
 flags.DEFINE_string("teacher_dir", None,
                     "Teacher ensemble directory; missing members are trained there "
                     "(default: runs/teachers/<dataset>-<teacher_arch>).")
-flags.DEFINE_enum("teacher_arch", "lenet5", choices.ARCHITECTURES, "Teacher architecture.")
-flags.DEFINE_enum("student_arch", "lenet5", choices.ARCHITECTURES, "Student architecture.")
+flags.DEFINE_enum("teacher_arch", None, choices.CLASSIFIERS,
+                  "Teacher architecture (default: the ensemble's, else lenet5 on MNIST, preresnet56 on CIFAR/SVHN).")
+flags.DEFINE_enum("student_arch", None, choices.CLASSIFIERS,
+                  "Student architecture (default: lenet5 on MNIST, preresnet56 on CIFAR/SVHN).")
 flags.DEFINE_enum("strategy", "auto", choices.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_string("tpu", "", "TPU for --strategy=tpu: local, a TPU name, or grpc://host:port.")
 flags.DEFINE_bool("overwrite", False, "Replace a finished run in --output_dir.")
@@ -43,10 +45,10 @@ def main(argv):
     from kd_tf.train import distill_job  # TensorFlow loads only once the flags are valid.
     from kd_tf.train.run_dir import resolve_path
 
-    config = distill_job.DistillConfig(**{f.name: FLAGS[f.name].value
-                                          for f in dataclasses.fields(distill_job.DistillConfig)})
+    config = distill_job.resolve(distill_job.DistillConfig(
+        **{f.name: FLAGS[f.name].value for f in dataclasses.fields(distill_job.DistillConfig)}))
     output_dir = resolve_path(config.output_dir or f"runs/{config.run_name()}")
-    teacher_dir = resolve_path(config.teacher_dir or config.default_teacher_dir())
+    teacher_dir = resolve_path(config.teacher_dir)
     results = None if config.overwrite else distill_job.completed_results(output_dir)
     if results is not None:
         print(distill_job.format_summary(results))

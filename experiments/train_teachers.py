@@ -16,7 +16,8 @@ FLAGS = flags.FLAGS
 
 flags.DEFINE_enum("dataset", "mnist5k", choices.DATASETS, "Dataset (mnist5k is embedded; the others are TFDS).")
 flags.DEFINE_string("data_dir", None, "TFDS data directory (default: ~/tensorflow_datasets).")
-flags.DEFINE_enum("arch", "lenet5", choices.ARCHITECTURES, "Member architecture.")
+flags.DEFINE_enum("arch", None, choices.CLASSIFIERS,
+                  "Member architecture (default: lenet5 on MNIST, preresnet56 on CIFAR/SVHN).")
 flags.DEFINE_integer("num_teachers", 3, "Number of members the directory should hold.", lower_bound=1)
 flags.DEFINE_string("teacher_dir", None, "Ensemble directory (default: runs/teachers/<dataset>-<arch>).")
 flags.DEFINE_integer("epochs", None, "Epochs per member (default: 200; 30 on mnist5k).", lower_bound=1)
@@ -39,13 +40,14 @@ def main(argv):
     from kd_tf.train.run_dir import resolve_path
     from kd_tf.train.strategy import make_strategy
 
-    teacher_dir = resolve_path(FLAGS.teacher_dir or f"runs/teachers/{FLAGS.dataset}-{FLAGS.arch}")
+    arch = FLAGS.arch or sources.PROPERTIES[FLAGS.dataset].default_arch
+    teacher_dir = resolve_path(FLAGS.teacher_dir or f"runs/teachers/{FLAGS.dataset}-{arch}")
     recipe = teacher_recipe(FLAGS.dataset, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, lr=FLAGS.lr,
                             train_size=FLAGS.train_size)
     try:
         strategy = make_strategy(FLAGS.strategy, FLAGS.tpu)
         dataset = sources.load(FLAGS.dataset, FLAGS.data_dir)
-        manifest = teachers.ensure_ensemble(teacher_dir, dataset, FLAGS.arch, FLAGS.num_teachers, recipe,
+        manifest = teachers.ensure_ensemble(teacher_dir, dataset, arch, FLAGS.num_teachers, recipe,
                                             strategy, seed_base=FLAGS.seed)
     except UserError as e:
         sys.exit(f"error: {e}")

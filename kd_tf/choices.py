@@ -4,5 +4,13 @@ registries that implement them."""
 
 POLICIES = ("none", "baseline", "mixup")
 DATASETS = ("mnist5k", "mnist", "cifar10", "cifar100", "svhn_cropped")
-ARCHITECTURES = ("lenet5",)
+# Image classifiers a teacher or student can be (bilstm joins with the IMDB
+# data). kd_tf.models.build_model also takes any preresnet<depth>[_noskip][_layernorm].
+CLASSIFIERS = (
+    "lenet5",
+    "preresnet20", "preresnet32", "preresnet56", "preresnet110",
+    "preresnet20_noskip", "preresnet20_layernorm", "preresnet56_layernorm", "preresnet110_layernorm",
+    "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "resnet50",
+)
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")

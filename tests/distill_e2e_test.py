@@ -5,31 +5,13 @@ import csv
 import glob
 import json
 import os
-import subprocess
-import sys
-import time
 
 import numpy as np
 import tensorflow as tf
 from absl.testing import absltest
 
 from tests import numpy_reference as ref
-
-
-def _binary(name):
-    """The py_binary from the runfiles under Bazel; the module otherwise."""
-    srcdir, workspace = os.environ.get("TEST_SRCDIR"), os.environ.get("TEST_WORKSPACE")
-    if srcdir and workspace:
-        return [os.path.join(srcdir, workspace, "experiments", name)]
-    return [sys.executable, "-m", f"experiments.{name}"]
-
-
-def _run(name, *flags, timeout=600):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    start = time.time()
-    proc = subprocess.run(_binary(name) + list(flags), capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return proc, time.time() - start
+from tests.binaries import run as _run
 
 
 def _summary_tags(log_dir):

@@ -1,65 +1,173 @@
-"""LeNet-5: the reference's parameter count, shapes, initialisation, and a
-.keras round trip."""
+"""The model zoo against the reference: parameter counts (REFERENCE.md
+section 3), shapes, initialisation, BatchNorm settings, symmetric padding, and
+a .keras round trip of every model."""
 
 import os
 
 import keras
 import numpy as np
-from absl.testing import absltest
+from absl.testing import absltest, parameterized
 
 from kd_tf import choices
-from kd_tf.models import ARCHITECTURES, build_model
+from kd_tf.models import build_model, spec
+from kd_tf.models.layers import TorchConv2D
+from tests import numpy_reference as ref
 
 
-class LeNetTest(absltest.TestCase):
-    def test_registry_matches_flag_choices(self):
-        self.assertEqual(set(ARCHITECTURES), set(choices.ARCHITECTURES))
+def trainable_count(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
-    def test_parameter_count_matches_reference(self):
-        model = build_model("lenet5", 10)
-        self.assertEqual(sum(int(np.prod(w.shape)) for w in model.trainable_weights), 61_706)
 
-    def test_output_shape(self):
-        model = build_model("lenet5", 10)
-        self.assertEqual(tuple(model(np.zeros((3, 28, 28, 1), np.float32)).shape), (3, 10))
+def sublayers(model, kind):
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True) if isinstance(layer, kind)]
 
-    def test_layer_shapes_follow_the_reference(self):
-        model = build_model("lenet5", 10)
-        self.assertEqual(tuple(model.conv1.kernel.shape), (5, 5, 1, 6))
-        self.assertEqual(tuple(model.conv2.kernel.shape), (5, 5, 6, 16))
-        self.assertEqual(tuple(model.fc1.kernel.shape), (400, 120))
-        self.assertEqual(tuple(model.fc3.kernel.shape), (84, 10))
 
-    def test_pytorch_default_initialisation_bounds(self):
-        keras.utils.set_random_seed(0)
-        model = build_model("lenet5", 10)
-        for layer, fan_in in ((model.conv1, 25), (model.conv2, 150), (model.fc1, 400), (model.fc2, 120)):
-            bound = 1 / np.sqrt(fan_in)
-            for w in (np.asarray(layer.kernel), np.asarray(layer.bias)):
-                self.assertLessEqual(np.abs(w).max(), bound + 1e-7)
-            # U[-b, b] over >= 150 draws: the largest is near the bound, the spread uniform.
-            kernel = np.asarray(layer.kernel)
-            self.assertGreater(np.abs(kernel).max(), 0.9 * bound)
-            self.assertAlmostEqual(kernel.std() / (bound / np.sqrt(3)), 1.0, delta=0.2)
+# (name, classes) -> trainable parameters of the reference (PyTorch parameters()).
+REFERENCE_COUNTS = {
+    ("preresnet20", 10): 272_282, ("preresnet20", 100): 278_132,
+    ("preresnet56", 10): 590_426, ("preresnet56", 100): 613_556,
+    ("preresnet110", 10): 1_146_842, ("preresnet110", 100): 1_169_972,
+    ("vgg16", 10): 15_245_130, ("vgg16", 100): 15_291_300,
+    ("lenet5", 10): 61_706,
+}
 
-    def test_seeds_give_different_members(self):
-        keras.utils.set_random_seed(0)
-        a = build_model("lenet5", 10)
-        keras.utils.set_random_seed(1)
-        b = build_model("lenet5", 10)
-        self.assertFalse(np.allclose(np.asarray(a.fc1.kernel), np.asarray(b.fc1.kernel)))
 
-    def test_keras_file_round_trip(self):
-        model = build_model("lenet5", 10)
-        path = os.path.join(self.create_tempdir().full_path, "m.keras")
+class ParameterCountTest(parameterized.TestCase):
+    @parameterized.parameters(*REFERENCE_COUNTS)
+    def test_matches_reference(self, name, classes):
+        self.assertEqual(trainable_count(build_model(name, classes)), REFERENCE_COUNTS[(name, classes)])
+
+    def test_sngan(self):
+        self.assertEqual(trainable_count(build_model("sngan_generator")), 4_079_363)
+        self.assertEqual(trainable_count(build_model("sngan_discriminator")), 1_037_313)
+
+    def test_resnet50_is_the_standard_one(self):
+        # torchvision's resnet50 (PyTorch parameters()), with the 1000-way head.
+        self.assertEqual(trainable_count(build_model("resnet50", 1000, (64, 64, 3))), 25_557_032)
+
+    def test_layernorm_variant_has_the_same_count(self):
+        # GroupNorm(1 group) has per-channel scale and shift, like BatchNorm.
+        self.assertEqual(trainable_count(build_model("preresnet20_layernorm", 10)), 272_282)
+
+
+class ShapesAndSavingTest(parameterized.TestCase):
+    CASES = [
+        ("lenet5", 10, (28, 28, 1)), ("preresnet20", 100, (32, 32, 3)), ("preresnet56", 10, (32, 32, 3)),
+        ("preresnet20_noskip", 10, (32, 32, 3)), ("preresnet20_layernorm", 10, (32, 32, 3)),
+        ("vgg16", 10, (32, 32, 3)), ("vgg16_bn", 10, (32, 32, 3)), ("vgg19", 100, (32, 32, 3)),
+        ("bilstm", 2, (100,)), ("resnet50", 10, (64, 64, 3)),
+    ]
+
+    @parameterized.parameters(*CASES)
+    def test_output_shape_and_round_trip(self, name, classes, shape):
+        model = build_model(name, classes, shape)
+        rng = np.random.default_rng(0)
+        x = (rng.integers(1, 1000, (3,) + shape).astype("int32") if name == "bilstm"
+             else rng.uniform(-1, 1, (3,) + shape).astype("float32"))
+        out = np.asarray(model(x, training=False))
+        self.assertEqual(out.shape, (3, classes))
+        path = os.path.join(self.create_tempdir().full_path, f"{name}.keras")
         model.save(path)
         loaded = keras.saving.load_model(path)
-        x = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype(np.float32)
-        np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(loaded(x, training=False)), out, rtol=1e-5, atol=1e-5)
 
-    def test_unknown_architecture(self):
-        with self.assertRaisesRegex(ValueError, "lenet5"):
-            build_model("resnet9000", 10)
+    def test_sngan_shapes_range_and_round_trip(self):
+        for kwargs, image_shape in (({}, (32, 32, 3)), ({"width": 32, "output_size": 28, "channels": 1}, (28, 28, 1))):
+            generator = build_model("sngan_generator", **kwargs)
+            images = np.asarray(generator(np.random.default_rng(0).normal(size=(4, 128)).astype("float32")))
+            self.assertEqual(images.shape, (4,) + image_shape)
+            self.assertTrue(np.all(np.abs(images) <= 1.0))
+            disc = build_model("sngan_discriminator", input_shape=image_shape,
+                               **({"width": 32, "channels": 1} if kwargs else {}))
+            self.assertEqual(np.asarray(disc(images)).shape, (4, 1))
+            path = os.path.join(self.create_tempdir().full_path, "g.keras")
+            generator.save(path)
+            z = np.ones((2, 128), "float32")
+            np.testing.assert_allclose(np.asarray(keras.saving.load_model(path)(z)), np.asarray(generator(z)),
+                                       rtol=1e-5, atol=1e-5)
+
+    def test_every_flag_choice_builds(self):
+        for name in choices.CLASSIFIERS:
+            self.assertIsNotNone(spec(name), name)
+
+    def test_bilstm_layers_and_cells(self):
+        model = build_model("bilstm", 2, vocab_size=50, num_layers=1, cells=100)
+        self.assertLen(model.lstms, 1)
+        self.assertEqual(tuple(model.fc.kernel.shape), (200, 2))
+
+
+class FaithfulnessTest(absltest.TestCase):
+    def test_batch_norm_momentum_and_epsilon(self):
+        for name in ("preresnet20", "vgg16_bn"):
+            bns = sublayers(build_model(name, 10), keras.layers.BatchNormalization)
+            self.assertNotEmpty(bns)
+            for bn in bns:
+                self.assertEqual((bn.momentum, bn.epsilon), (0.9, 1e-5))
+
+    def test_layernorm_variant_has_no_batch_norm(self):
+        model = build_model("preresnet20_layernorm", 10)
+        self.assertEmpty(sublayers(model, keras.layers.BatchNormalization))
+        self.assertLen(sublayers(model, keras.layers.GroupNormalization), 19)
+
+    def test_stride_two_convolution_pads_symmetrically(self):
+        conv = TorchConv2D(4, 3, strides=2, padding=1)
+        x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+        out = np.asarray(conv(x))
+        weight = np.transpose(np.asarray(conv.kernel), (3, 2, 0, 1))
+        expected = ref.conv2d(np.transpose(x, (0, 3, 1, 2)), weight, stride=2, padding=1)
+        np.testing.assert_allclose(out, np.transpose(expected, (0, 2, 3, 1)), rtol=1e-5, atol=1e-5)
+        # Keras "same" would pad only bottom/right at stride 2, a different function.
+        same = keras.layers.Conv2D(4, 3, strides=2, padding="same", use_bias=False)
+        same.build(x.shape)
+        same.kernel.assign(conv.kernel)
+        self.assertFalse(np.allclose(np.asarray(same(x)), out, atol=1e-3))
+
+    def test_preresnet_conv_init(self):
+        keras.utils.set_random_seed(0)
+        model = build_model("preresnet56", 10)
+        kernel = np.asarray(model.layer3[0].conv2.kernel)  # 3x3, 64 out channels
+        self.assertAlmostEqual(kernel.std(), np.sqrt(2 / (9 * 64)), delta=0.05 * np.sqrt(2 / (9 * 64)))
+        self.assertAlmostEqual(kernel.mean(), 0.0, delta=0.002)
+        bound = 1 / np.sqrt(256)
+        self.assertLessEqual(np.abs(np.asarray(model.fc.kernel)).max(), bound)
+
+    def test_bn_gamma_one_beta_zero(self):
+        bn = build_model("preresnet20", 10).bn
+        np.testing.assert_array_equal(np.asarray(bn.gamma), 1.0)
+        np.testing.assert_array_equal(np.asarray(bn.beta), 0.0)
+
+    def test_shortcut_is_a_single_strided_conv_without_bn(self):
+        model = build_model("preresnet20", 10)
+        self.assertIsNone(model.layer1[0].downsample)
+        self.assertIsNotNone(model.layer2[0].downsample)
+        self.assertEqual(tuple(model.layer2[0].downsample.kernel.shape), (1, 1, 16, 32))
+        self.assertEqual(model.layer2[0].downsample.strides, 2)
+        self.assertIsNone(model.layer2[1].downsample)
+
+    def test_bottleneck_ends_with_256_channels(self):
+        self.assertEqual(tuple(build_model("preresnet56", 10).fc.kernel.shape), (256, 10))
+
+    def test_no_skip_variant(self):
+        model = build_model("preresnet20_noskip", 10)
+        for stage in model.stages:
+            for block in stage:
+                self.assertIsNone(block.downsample)
+        with self.assertRaisesRegex(ValueError, "depth < 44"):
+            build_model("preresnet56_noskip", 10)
+
+    def test_invalid_depths(self):
+        for name in ("preresnet21", "preresnet57"):
+            with self.assertRaisesRegex(ValueError, "6n\\+2|9n\\+2"):
+                build_model(name, 10)
+
+    def test_spectral_norm_on_every_discriminator_conv_and_dense(self):
+        disc = build_model("sngan_discriminator")
+        wrapped = {id(layer.layer) for layer in sublayers(disc, keras.layers.SpectralNormalization)}
+        weighted = sublayers(disc, (keras.layers.Conv2D, keras.layers.Dense))
+        self.assertLen(weighted, 10)  # 2 + bypass in block 1, 2 x 3 blocks, the dense
+        for layer in weighted:
+            self.assertIn(id(layer), wrapped, layer.name)
+        self.assertEmpty(sublayers(build_model("sngan_generator"), keras.layers.SpectralNormalization))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ class Properties:
     image_shape: tuple
     hflip: bool  # whether a horizontal flip preserves the label
     crop_padding: int  # pad-then-random-crop margin of the baseline policy
+    default_arch: str  # the study's architecture for this dataset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,11 +53,11 @@ class Dataset:
 
 PROPERTIES = {
     # Digits are not mirror-symmetric: no flips, and a 2-pixel margin on 28x28.
-    "mnist5k": Properties(10, (28, 28, 1), hflip=False, crop_padding=2),
-    "mnist": Properties(10, (28, 28, 1), hflip=False, crop_padding=2),
-    "svhn_cropped": Properties(10, (32, 32, 3), hflip=False, crop_padding=4),
-    "cifar10": Properties(10, (32, 32, 3), hflip=True, crop_padding=4),
-    "cifar100": Properties(100, (32, 32, 3), hflip=True, crop_padding=4),
+    "mnist5k": Properties(10, (28, 28, 1), hflip=False, crop_padding=2, default_arch="lenet5"),
+    "mnist": Properties(10, (28, 28, 1), hflip=False, crop_padding=2, default_arch="lenet5"),
+    "svhn_cropped": Properties(10, (32, 32, 3), hflip=False, crop_padding=4, default_arch="preresnet56"),
+    "cifar10": Properties(10, (32, 32, 3), hflip=True, crop_padding=4, default_arch="preresnet56"),
+    "cifar100": Properties(100, (32, 32, 3), hflip=True, crop_padding=4, default_arch="preresnet56"),
 }
 
 

@@ -1,3 +1,3 @@
 """Architectures of the study, as Keras subclassed models, and a registry by name."""
 
-from kd_tf.models.registry import ARCHITECTURES, build_model  # noqa: F401
+from kd_tf.models.registry import ARCHITECTURES, build_model, spec  # noqa: F401

@@ -7,14 +7,14 @@ channels-first reference need their first dense kernel permuted.
 
 import keras
 
-from kd_tf.models.initializers import torch_default_bias, torch_default_kernel
+from kd_tf.models.layers import torch_default_bias, torch_default_kernel
 
 
 def _conv(filters, kernel, in_channels, padding, name):
     fan_in = in_channels * kernel * kernel
     return keras.layers.Conv2D(
         filters, kernel, padding=padding, activation="relu", name=name,
-        kernel_initializer=torch_default_kernel(fan_in),
+        kernel_initializer=torch_default_kernel(),
         bias_initializer=torch_default_bias(fan_in),
     )
 
@@ -22,7 +22,7 @@ def _conv(filters, kernel, in_channels, padding, name):
 def _dense(units, fan_in, activation, name):
     return keras.layers.Dense(
         units, activation=activation, name=name,
-        kernel_initializer=torch_default_kernel(fan_in),
+        kernel_initializer=torch_default_kernel(),
         bias_initializer=torch_default_bias(fan_in),
     )
 

@@ -19,7 +19,7 @@ from kd_tf.models import build_model
 from kd_tf.train import evaluation, export, teachers
 from kd_tf.train.logging import EpochProgress, TensorBoardScalars, write_text_summary
 from kd_tf.train.recipes import student_recipe, teacher_recipe
-from kd_tf.train.run_dir import RunDir
+from kd_tf.train.run_dir import RunDir, resolve_path
 from kd_tf.train.strategy import make_strategy
 
 
@@ -37,8 +37,8 @@ class DistillConfig:
     seed: int = 0
     output_dir: str | None = None
     teacher_dir: str | None = None
-    teacher_arch: str = "lenet5"
-    student_arch: str = "lenet5"
+    teacher_arch: str | None = None  # default: the ensemble's, else the dataset's
+    student_arch: str | None = None  # default: the dataset's
     strategy: str = "auto"
     tpu: str = ""
     overwrite: bool = False
@@ -47,8 +47,21 @@ class DistillConfig:
         return (f"{self.dataset}-{self.teacher_arch}x{self.num_teachers}-to-{self.student_arch}-"
                 f"{self.aug}-t{self.temperature:g}-a{self.alpha:g}-s{self.seed}")
 
-    def default_teacher_dir(self):
-        return os.path.join("runs", "teachers", f"{self.dataset}-{self.teacher_arch}")
+
+
+def resolve(config):
+    """Fills in what the flags left to defaults: architectures (from the
+    ensemble's manifest, else the dataset's) and the teacher directory.
+    Paths stay as given; the binary resolves them."""
+    default_arch = sources.PROPERTIES[config.dataset].default_arch
+    teacher_arch = config.teacher_arch
+    if teacher_arch is None and config.teacher_dir:
+        manifest = teachers.read_manifest(resolve_path(config.teacher_dir))
+        teacher_arch = manifest["architecture"] if manifest else None
+    teacher_arch = teacher_arch or default_arch
+    return dataclasses.replace(
+        config, teacher_arch=teacher_arch, student_arch=config.student_arch or default_arch,
+        teacher_dir=config.teacher_dir or os.path.join("runs", "teachers", f"{config.dataset}-{teacher_arch}"))
 
 
 SUMMARY_KEYS = ["loss", "agreement", "kl", "val_accuracy", "val_agreement", "val_kl"]
@@ -67,6 +80,7 @@ def run(config, output_dir, teacher_dir, flags_text=""):
     """Runs a distillation; output_dir and teacher_dir are absolute paths.
     Replaces whatever output_dir holds: callers check completed_results first."""
     start = time.time()
+    config = resolve(config)
     run_dir = RunDir(output_dir).create()
     with open(run_dir.flags, "w") as f:
         f.write(flags_text)
@@ -112,7 +126,7 @@ def run(config, output_dir, teacher_dir, flags_text=""):
     export.save_student(student, run_dir, props.image_shape)
     results["config"] = dataclasses.asdict(config)
     results["teacher_dir"] = teacher_dir
-    results["teacher_members"] = [m["test"] for m in manifest["members"][:config.num_teachers]]
+    results["teacher_members"] = manifest["members"][:config.num_teachers]
     results["wall_seconds"] = round(time.time() - start, 1)
     with open(run_dir.results_json, "w") as f:
         json.dump(results, f, indent=2)

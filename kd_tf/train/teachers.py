@@ -95,8 +95,14 @@ def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, str
             "members": [],
         }
     else:
-        check_compatible(teacher_dir, manifest, dataset, architecture)
-        recipe = Recipe(**manifest["recipe"])  # new members match the old ones
+        check_compatible(teacher_dir, manifest, dataset.name, dataset.properties, architecture)
+        if manifest["recipe"] is None and len(manifest["members"]) < num_members:
+            raise EnsembleMismatchError(
+                f"{teacher_dir} holds {len(manifest['members'])} imported members and no training recipe; "
+                f"import more, or ask for at most {len(manifest['members'])} (--num_teachers)."
+            )
+        if manifest["recipe"] is not None:
+            recipe = Recipe(**manifest["recipe"])  # new members match the old ones
     while len(manifest["members"]) < num_members:
         index = len(manifest["members"])
         seed = seed_base + index
@@ -119,15 +125,15 @@ def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, str
     return manifest
 
 
-def check_compatible(teacher_dir, manifest, dataset, architecture=None):
+def check_compatible(teacher_dir, manifest, dataset_name, properties, architecture=None):
     """Fails fast, naming the directory, when an ensemble cannot serve this run."""
     problems = []
-    if manifest.get("num_classes") != dataset.properties.num_classes:
-        problems.append(f"it predicts {manifest.get('num_classes')} classes, {dataset.name} has "
-                        f"{dataset.properties.num_classes}")
-    if tuple(manifest.get("input_shape", ())) != tuple(dataset.properties.image_shape):
-        problems.append(f"its input shape is {tuple(manifest.get('input_shape', ()))}, {dataset.name} "
-                        f"images are {tuple(dataset.properties.image_shape)}")
+    if manifest.get("num_classes") != properties.num_classes:
+        problems.append(f"it predicts {manifest.get('num_classes')} classes, {dataset_name} has "
+                        f"{properties.num_classes}")
+    if tuple(manifest.get("input_shape", ())) != tuple(properties.image_shape):
+        problems.append(f"its input shape is {tuple(manifest.get('input_shape', ()))}, {dataset_name} "
+                        f"images are {tuple(properties.image_shape)}")
     if architecture and manifest.get("architecture") != architecture:
         problems.append(f"its architecture is {manifest.get('architecture')}, not {architecture}")
     if problems:
@@ -144,3 +150,24 @@ def load_members(teacher_dir, manifest, num_members):
         )
     return [keras.saving.load_model(os.path.join(teacher_dir, m["file"]), compile=False)
             for m in manifest["members"][:num_members]]
+
+
+def add_imported_member(teacher_dir, model, architecture, dataset_name, source, save):
+    """Adds an imported model (e.g. a reference checkpoint) as the next member."""
+    properties = sources.PROPERTIES[dataset_name]
+    manifest = read_manifest(teacher_dir)
+    if manifest is None:
+        os.makedirs(teacher_dir, exist_ok=True)
+        manifest = {"architecture": architecture, "dataset": dataset_name,
+                    "num_classes": properties.num_classes, "input_shape": list(properties.image_shape),
+                    "recipe": None, "members": []}
+    check_compatible(teacher_dir, manifest, dataset_name, properties, architecture)
+    if model.num_classes != manifest["num_classes"]:
+        raise EnsembleMismatchError(f"The imported model predicts {model.num_classes} classes; "
+                                    f"{teacher_dir} holds {manifest['num_classes']}-class members.")
+    index = len(manifest["members"])
+    path = member_path(teacher_dir, index)
+    save(model, path)
+    manifest["members"].append({"file": os.path.basename(path), "seed": None, "source": source, "test": None})
+    _write_manifest(teacher_dir, manifest)
+    return path

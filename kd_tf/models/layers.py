@@ -1,0 +1,84 @@
+"""Building blocks shared by the architectures, configured as the PyTorch
+reference is: BatchNorm momentum 0.9 (PyTorch's 0.1) and epsilon 1e-5, and
+convolutions padded symmetrically (Keras "same" pads asymmetrically at
+stride 2, which would shift every feature map relative to the reference)."""
+
+import math
+
+import keras
+
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+
+def he_normal_fan_out():
+    """N(0, sqrt(2 / (k * k * out_channels))), the reference's conv init."""
+    return keras.initializers.VarianceScaling(scale=2.0, mode="fan_out", distribution="untruncated_normal")
+
+
+def torch_default_kernel():
+    """PyTorch's default Conv/Linear weight init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
+
+
+def torch_default_bias(fan_in):
+    """PyTorch's default bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+def batch_norm(name):
+    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+
+
+def layer_norm(name):
+    """LayerNorm over (H, W, C) with a per-channel scale and shift: GroupNorm
+    with one group, the drop-in for BatchNorm2d in the paper's section 6.2."""
+    return keras.layers.GroupNormalization(groups=1, epsilon=BN_EPSILON, name=name)
+
+
+def norm(kind, name):
+    return {"batch": batch_norm, "layer": layer_norm}[kind](name)
+
+
+@keras.saving.register_keras_serializable(package="kd_tf")
+class TorchConv2D(keras.layers.Layer):
+    """Conv2D with PyTorch's symmetric zero padding, at any stride."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding=0, use_bias=False,
+                 kernel_initializer=None, bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
+        self.use_bias = use_bias
+        self.pad = keras.layers.ZeroPadding2D(padding) if padding else None
+        self.conv = keras.layers.Conv2D(
+            filters, kernel_size, strides=strides, padding="valid", use_bias=use_bias,
+            kernel_initializer=kernel_initializer or he_normal_fan_out(),
+            bias_initializer=bias_initializer, name="conv")
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        if self.pad is not None:
+            self.pad.build(shape)
+            shape = self.pad.compute_output_shape(shape)
+        self.conv.build(shape)
+        self.built = True
+
+    def call(self, x):
+        return self.conv(self.pad(x) if self.pad is not None else x)
+
+    @property
+    def kernel(self):
+        return self.conv.kernel
+
+    @property
+    def bias(self):
+        return self.conv.bias
+
+    def compute_output_shape(self, input_shape):
+        shape = self.pad.compute_output_shape(input_shape) if self.pad is not None else input_shape
+        return self.conv.compute_output_shape(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "use_bias": self.use_bias}

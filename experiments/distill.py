@@ -37,6 +37,21 @@ flags.DEFINE_enum("student_arch", None, choices.CLASSIFIERS,
 flags.DEFINE_enum("strategy", "auto", choices.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_string("tpu", "", "TPU for --strategy=tpu: local, a TPU name, or grpc://host:port.")
 flags.DEFINE_bool("overwrite", False, "Replace a finished run in --output_dir.")
+# Policy options (REFERENCE.md section 4).
+flags.DEFINE_float("rotation_degrees", 20.0, "rotation/combined: maximum angle.", lower_bound=0.0)
+flags.DEFINE_float("noise_prob", 0.2, "noise: probability that an image is replaced by U[0,1] noise.",
+                   lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_string("generator", None, "gan: generator (.keras or SavedModel) mapping z to images in [-1, 1].")
+flags.DEFINE_float("synth_ratio", 0.25, "gan: synthetic rows per real row (1:4 gives 25 of 128).", lower_bound=0.0)
+flags.DEFINE_float("synth_temperature", None, "gan: temperature of synthetic rows (default: --temperature, "
+                   "as in the paper; the reference's later code used 1).", lower_bound=1e-6)
+flags.DEFINE_enum("ood_dataset", None, choices.OOD_DATASETS,
+                  "ood: source of unlabelled images (default: svhn_cropped; sample_photos on mnist5k).")
+flags.DEFINE_integer("ood_count", None, "ood: images added (default: 10,000; 1,000 on mnist5k).", lower_bound=1)
+flags.DEFINE_string("distill_splits", None, "Data recycling: distil on d0, d1 or d0,d1 (teachers learn from d0).")
+flags.DEFINE_string("split_temperatures", None, "Data recycling: a temperature per split, e.g. 1,4.")
+flags.DEFINE_float("data_fraction", None, "Distil on this class-balanced fraction of the real rows.",
+                   lower_bound=0.0, upper_bound=1.0)
 
 
 def main(argv):

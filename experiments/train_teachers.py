@@ -27,6 +27,8 @@ flags.DEFINE_integer("train_size", None,
                      "Train each member on a class-balanced subset of this size (default: all; 1000 on mnist5k).",
                      lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of member 0; member i uses seed + i.")
+flags.DEFINE_enum("train_split", "all", choices.TEACHER_SPLITS,
+                  "Learn from the whole train split, or a data-recycling half (d0 as in the study).")
 flags.DEFINE_enum("strategy", "auto", choices.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_string("tpu", "", "TPU for --strategy=tpu: local, a TPU name, or grpc://host:port.")
 
@@ -48,7 +50,7 @@ def main(argv):
         strategy = make_strategy(FLAGS.strategy, FLAGS.tpu)
         dataset = sources.load(FLAGS.dataset, FLAGS.data_dir)
         manifest = teachers.ensure_ensemble(teacher_dir, dataset, arch, FLAGS.num_teachers, recipe,
-                                            strategy, seed_base=FLAGS.seed)
+                                            strategy, seed_base=FLAGS.seed, train_split=FLAGS.train_split)
     except UserError as e:
         sys.exit(f"error: {e}")
     for i, member in enumerate(manifest["members"]):

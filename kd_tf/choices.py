@@ -2,7 +2,9 @@
 bad flag value before importing it; tests check these lists against the
 registries that implement them."""
 
-POLICIES = ("none", "baseline", "mixup")
+POLICIES = ("none", "baseline", "rotation", "vflip", "color_jitter", "combined", "mixup", "gan", "noise", "ood")
+OOD_DATASETS = ("sample_photos", "svhn_cropped", "cifar10", "cifar100", "mnist")
+TEACHER_SPLITS = ("all", "d0", "d1")
 DATASETS = ("mnist5k", "mnist", "cifar10", "cifar100", "svhn_cropped")
 # Image classifiers a teacher or student can be (bilstm joins with the IMDB
 # data). kd_tf.models.build_model also takes any preresnet<depth>[_noskip][_layernorm].

@@ -73,6 +73,7 @@ class DistillEndToEndTest(absltest.TestCase):
             self.assertIn(f"train/{metric}", tags)
             self.assertIn(f"test/{metric}", tags)
         self.assertIn("train/learning_rate", tags)
+        self.assertIn("train/distillation_batch", tags)
 
     def test_reported_fidelity_matches_saved_predictions(self):
         with open(os.path.join(self.run_dir, "results.json")) as f:
@@ -126,6 +127,19 @@ class DistillEndToEndTest(absltest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("tfds build cifar100", proc.stderr)
         self.assertLess(seconds, 60)
+
+    def test_show_policy_writes_a_png(self):
+        output = os.path.join(self.root, "grid.png")
+        proc, _ = _run("show_policy", "--aug=combined", "--batch_size=32", f"--output={output}")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        image = tf.io.decode_png(tf.io.read_file(output))
+        self.assertEqual(image.shape[-1], 3)
+        self.assertGreater(image.shape[0] * image.shape[1], 32 * 28 * 28)
+
+    def test_gan_without_generator_is_a_clear_error(self):
+        proc, seconds = _run("distill", "--aug=gan", f"--output_dir={self.root}/gan", f"--teacher_dir={self.teacher_dir}")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("--generator", proc.stderr)
 
     def test_train_teachers_binary(self):
         teacher_dir = os.path.join(self.root, "tiny_teachers")

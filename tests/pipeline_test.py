@@ -1,19 +1,26 @@
-"""The tf.data pipeline: static shapes, ranges, the in-graph mixup stage, and
-reproducibility from the seed."""
+"""The tf.data pipeline and every policy: static shapes, ranges, property
+tests over many examples or batches, and reproducibility from the seed."""
 
 import dataclasses
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_datasets as tfds
 from absl.testing import absltest
 from scipy import stats
 
 from kd_tf import choices
-from kd_tf.data import batch_ops, pipeline, policies, sources
+from kd_tf.data import batch_ops, distillation_set, ood, pipeline, policies, sources
+from kd_tf.data.generators import Generator
+from kd_tf.data.pipeline import StreamSpec
 
 
 def _batches(ds, count=None):
     return [tf.nest.map_structure(np.asarray, b) for b in ds.take(count or -1)]
+
+
+def _keys(count, stream=7):
+    return [tf.constant([stream, i], tf.int64) for i in range(count)]
 
 
 class PipelineTest(absltest.TestCase):
@@ -21,14 +28,16 @@ class PipelineTest(absltest.TestCase):
     def setUpClass(cls):
         data = sources.load("mnist5k")
         cls.props = data.properties
+        cls.train = data.train
         cls.split = data.train.subset(np.arange(256))
+        cls.data = distillation_set.from_split(cls.split, 4.0)
 
-    def stream(self, policy="mixup", seed=0, epochs=2, start_epoch=0, props=None):
-        return pipeline.distillation_dataset(self.split, props or self.props, policy, 64, seed, epochs,
-                                             temperature=4.0, start_epoch=start_epoch)
+    def stream(self, policy="mixup", seed=0, epochs=2, start_epoch=0, data=None, batch_size=64, **kwargs):
+        spec = StreamSpec(policy, batch_size, seed, epochs, **kwargs)
+        return pipeline.stream(data or self.data, self.props, spec, start_epoch)
 
     def test_policy_choices_are_implemented(self):
-        self.assertEqual(set(choices.POLICIES), set(policies.EXAMPLE_POLICIES))
+        self.assertEqual(set(choices.POLICIES), set(policies.POLICY_STAGES))
 
     def test_static_shapes_and_fields(self):
         spec = self.stream().element_spec
@@ -37,10 +46,12 @@ class PipelineTest(absltest.TestCase):
         self.assertEqual(spec["temperature"].shape.as_list(), [64])
         self.assertEqual(int(self.stream().cardinality()), 2 * 4)
 
-    def test_range_and_temperature(self):
-        for batch in _batches(self.stream()):
-            self.assertGreaterEqual(batch["image"].min(), -1.0)
-            self.assertLessEqual(batch["image"].max(), 1.0)
+    def test_every_policy_yields_batches_in_range(self):
+        for policy in ("none", "baseline", "rotation", "vflip", "color_jitter", "combined", "mixup", "noise", "ood"):
+            batch = _batches(self.stream(policy, epochs=1), 1)[0]
+            self.assertEqual(batch["image"].shape, (64, 28, 28, 1), policy)
+            self.assertGreaterEqual(batch["image"].min(), -1.0, policy)
+            self.assertLessEqual(batch["image"].max(), 1.0, policy)
             np.testing.assert_array_equal(batch["temperature"], 4.0)
 
     def test_each_epoch_visits_every_example_once(self):
@@ -53,13 +64,13 @@ class PipelineTest(absltest.TestCase):
         pixels = np.round((batch["image"] + 1) / 2 * 255).astype(np.uint8)
         self.assertTrue(all(p.tobytes() in clean for p in pixels))
 
+    # --- mixup -----------------------------------------------------------------
+
     def test_mixup_batch_is_a_mix_of_the_baseline_batch(self):
-        # Per-example keys are shared, so the mixup stream is the baseline
-        # stream mixed with the batch key's lambda and partners.
         base = _batches(self.stream("baseline", epochs=1), 2)
         mixed = _batches(self.stream("mixup", epochs=1), 2)
         for step, (b, m) in enumerate(zip(base, mixed)):
-            expected, lam, partner = batch_ops.mixup(tf.constant(b["image"]), pipeline._key(0, pipeline._BATCH, 0, step))
+            expected, _, partner = batch_ops.mixup(tf.constant(b["image"]), pipeline._key(0, pipeline._BATCH, 0, 0, step))
             np.testing.assert_allclose(m["image"], expected, atol=1e-5)
             np.testing.assert_array_equal(m["label"], b["label"])  # labels are not mixed
             self.assertFalse(np.allclose(m["image"], b["image"]))
@@ -67,9 +78,8 @@ class PipelineTest(absltest.TestCase):
 
     def test_mixup_lambda_is_uniform(self):
         images = tf.zeros((8, 2, 2, 1))
-        lams = [float(batch_ops.mixup(images, tf.constant([7, i], tf.int64))[1]) for i in range(1000)]
+        lams = [float(batch_ops.mixup(images, k)[1]) for k in _keys(1000)]
         self.assertGreater(stats.kstest(lams, "uniform").pvalue, 0.01)
-        self.assertBetween(np.mean(lams), 0.45, 0.55)
 
     def test_mixup_formula(self):
         images = tf.random.stateless_uniform((16, 3, 3, 1), seed=[1, 2])
@@ -77,11 +87,150 @@ class PipelineTest(absltest.TestCase):
         expected = float(lam) * images.numpy() + (1 - float(lam)) * images.numpy()[np.asarray(partner)]
         np.testing.assert_allclose(mixed, expected, atol=1e-6)
 
+    # --- geometric policies ------------------------------------------------------
+
+    def test_rotation_angles_are_bounded_and_uniform(self):
+        angles = np.degrees([float(policies.rotation_angle(k, 20.0)) for k in _keys(2000)])
+        self.assertLessEqual(np.abs(angles).max(), 20.0)
+        self.assertGreater(np.abs(angles).max(), 19.5)
+        self.assertGreater(stats.kstest((angles + 20) / 40, "uniform").pvalue, 0.01)
+
+    def test_rotate_turns_the_image(self):
+        image = np.zeros((9, 9, 1), np.float32)
+        image[4, 8] = 1.0  # right of the centre
+        np.testing.assert_array_equal(policies.rotate(tf.constant(image), tf.constant(0.0)), image)
+        quarter = np.asarray(policies.rotate(tf.constant(image), tf.constant(np.pi / 2, tf.float32)))
+        self.assertEqual(quarter.sum(), 1.0)
+        y, x = np.argwhere(quarter[..., 0])[0]
+        self.assertEqual(x, 4)  # now straight above or below the centre
+        self.assertIn(y, (0, 8))
+
+    def _flip_rate(self, policy, axis):
+        image = np.zeros((1, 8, 8, 1), np.uint8)
+        index = [slice(None)] * 4
+        index[axis] = slice(0, 4)
+        image[tuple(index)] = 255  # one half bright: a flip moves it
+        split = sources.Split(np.repeat(image, 400, 0), np.zeros(400, np.int64))
+        props = dataclasses.replace(self.props, image_shape=(8, 8, 1), hflip=True, crop_padding=0)
+        spec = StreamSpec(policy, 400, 0, 1)
+        images = _batches(pipeline.stream(distillation_set.from_split(split, 1.0), props, spec))[0]["image"]
+        far = [slice(None)] * 4
+        far[axis] = slice(6, 8)
+        return (images[tuple(far)].mean(axis=(1, 2, 3)) > 0).mean()
+
+    def test_horizontal_flip_rate_where_flips_are_allowed(self):
+        self.assertBetween(self._flip_rate("baseline", axis=2), 0.43, 0.57)
+
+    def test_vertical_flip_rate(self):
+        self.assertBetween(self._flip_rate("vflip", axis=1), 0.43, 0.57)
+
+    def test_no_horizontal_flips_on_digits(self):
+        self.assertFalse(self.props.hflip)
+
+    def test_color_jitter_factors_and_range(self):
+        image = tf.random.stateless_uniform((16, 16, 3), seed=[0, 1], minval=0.2, maxval=0.8)
+        ratios = []
+        for k in _keys(200):
+            out = policies.color_jitter(image, k, 0.2)
+            self.assertEqual(out.shape, (16, 16, 3))
+            self.assertBetween(float(tf.reduce_min(out)), 0.0, 1.0)
+            self.assertBetween(float(tf.reduce_max(out)), 0.0, 1.0)
+            ratios.append(float(tf.reduce_mean(out) / tf.reduce_mean(image)))
+        # Brightness scales by [0.8, 1.2]; contrast and saturation keep the mean; hue moves it a little.
+        self.assertBetween(min(ratios), 0.7, 0.9)
+        self.assertBetween(max(ratios), 1.1, 1.3)
+
+    def test_color_jitter_keeps_grayscale_images_grayscale(self):
+        image = tf.random.stateless_uniform((8, 8, 1), seed=[0, 2])
+        self.assertEqual(policies.color_jitter(image, tf.constant([1, 1], tf.int64), 0.2).shape, (8, 8, 1))
+
+    # --- noise, ood, gan ---------------------------------------------------------
+
+    def test_noise_replacement_rate_and_masked_labels(self):
+        batches = _batches(self.stream("noise", epochs=4, batch_size=256))
+        labels = np.concatenate([b["label"] for b in batches])
+        self.assertBetween((labels < 0).mean(), 0.16, 0.24)  # 1,024 draws at p = 0.2
+        images = np.concatenate([b["image"] for b in batches])
+        noise = images[labels < 0]
+        self.assertAlmostEqual(noise.mean(), 0.0, delta=0.02)  # U[0,1] pixels -> mean 0 in [-1, 1]
+        self.assertAlmostEqual(noise.std(), 2 / np.sqrt(12), delta=0.02)
+
+    def test_gan_rows(self):
+        generator = Generator(lambda z: tf.tanh(tf.reshape(tf.tile(z[:, :1], [1, 784]), [-1, 28, 28, 1])),
+                              z_dim=8, image_shape=(28, 28, 1), source="test")
+        spec = StreamSpec("gan", 128, 0, 1, generator=generator, synth_temperature=1.0)
+        self.assertEqual((spec.real_per_replica(), spec.synthetic_per_replica()), (103, 25))
+        data = distillation_set.from_split(self.train, 4.0)
+        ds = pipeline.stream(data, self.props, spec)
+        self.assertEqual(ds.element_spec["image"].shape.as_list(), [128, 28, 28, 1])
+        for batch in _batches(ds, 3):
+            np.testing.assert_array_equal(batch["label"][103:], -1)
+            self.assertTrue(np.all(batch["label"][:103] >= 0))
+            np.testing.assert_array_equal(batch["temperature"][103:], 1.0)
+            np.testing.assert_array_equal(batch["temperature"][:103], 4.0)
+        self.assertEqual(pipeline.steps_per_epoch(len(data), spec), 4000 // 103)
+
+    def test_ood_rows_are_added_unlabelled(self):
+        extra = ood.load(ood.EMBEDDED, 300, (28, 28, 1))
+        self.assertEqual(extra.images.shape, (300, 28, 28, 1))
+        data = distillation_set.build(self.split, 4.0, ood=extra)
+        self.assertLen(data, 256 + 300)
+        self.assertEqual(int((data.labels < 0).sum()), 300)
+        labels = np.concatenate([b["label"] for b in _batches(self.stream("ood", epochs=1, data=data))])
+        self.assertBetween((labels < 0).mean(), 0.4, 0.68)  # 300 of 556 rows, in 512 drawn
+
+    def test_ood_from_a_tfds_dataset(self):
+        with tfds.testing.mock_data(num_examples=50):
+            extra = ood.load("svhn_cropped", 20, (32, 32, 3))
+        self.assertEqual(extra.images.shape, (20, 32, 32, 3))
+        self.assertTrue(np.all(extra.labels == -1))
+
+    # --- data recycling -----------------------------------------------------------
+
+    def test_recycling_halves_are_disjoint_and_cover_the_train_split(self):
+        halves = distillation_set.recycling_split(self.train)
+        d0 = {img.tobytes() for img in halves["d0"].images}
+        d1 = {img.tobytes() for img in halves["d1"].images}
+        self.assertEqual(len(halves["d0"]) + len(halves["d1"]), len(self.train))
+        self.assertEmpty(d0 & d1)
+        self.assertLen(d0 | d1, len({img.tobytes() for img in self.train.images}))
+
+    def test_split_temperatures_per_row(self):
+        splits = distillation_set.parse_splits("d0,d1", "1,4", 2.0)
+        self.assertEqual(splits, {"d0": 1.0, "d1": 4.0})
+        data = distillation_set.build(self.train, 2.0, splits)
+        self.assertLen(data, len(self.train))
+        np.testing.assert_array_equal(np.unique(data.temperatures), [1.0, 4.0])
+        self.assertEqual(int((data.temperatures == 1.0).sum()), len(self.train) // 2)
+        only_d1 = distillation_set.build(self.train, 2.0, distillation_set.parse_splits("d1", None, 2.0))
+        np.testing.assert_array_equal(only_d1.temperatures, 2.0)
+
+    def test_bad_split_flags(self):
+        for splits, temps in (("d2", None), ("d0,d0", None), ("d0,d1", "1"), ("d0", "-1")):
+            with self.assertRaisesRegex(Exception, "--distill_splits|--split_temperatures"):
+                distillation_set.parse_splits(splits, temps, 4.0)
+
+    def test_data_fraction(self):
+        data = distillation_set.build(self.train, 4.0, fraction=0.25)
+        self.assertLen(data, 1000)
+        np.testing.assert_array_equal(np.bincount(data.labels), [100] * 10)
+
+    # --- reproducibility -------------------------------------------------------------
+
     def test_same_seed_same_batches_other_seed_different(self):
-        a, b, c = (_batches(self.stream(seed=s)) for s in (0, 0, 1))
-        for x, y in zip(a, b):
+        for policy in ("combined", "mixup", "noise"):
+            a, b, c = (_batches(self.stream(policy, seed=s)) for s in (0, 0, 1))
+            for x, y in zip(a, b):
+                np.testing.assert_array_equal(x["image"], y["image"])
+            self.assertFalse(np.allclose(a[0]["image"], c[0]["image"]), policy)
+
+    def test_parallelism_does_not_change_the_batches(self):
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = 1
+        serial = _batches(self.stream("combined").with_options(options))
+        parallel = _batches(self.stream("combined"))
+        for x, y in zip(serial, parallel):
             np.testing.assert_array_equal(x["image"], y["image"])
-        self.assertFalse(np.allclose(a[0]["image"], c[0]["image"]))
 
     def test_epochs_differ(self):
         batches = _batches(self.stream("none"))
@@ -94,28 +243,27 @@ class PipelineTest(absltest.TestCase):
         for x, y in zip(full[8:], resumed):
             np.testing.assert_array_equal(x["image"], y["image"])
 
-    def test_baseline_flip_rate_where_flips_are_allowed(self):
-        # An image whose left half is bright: a flip is visible in the mean column.
-        image = np.zeros((1, 8, 8, 1), np.uint8)
-        image[..., :4, :] = 255
-        split = sources.Split(np.repeat(image, 400, 0), np.zeros(400, np.int64))
-        props = dataclasses.replace(self.props, image_shape=(8, 8, 1), hflip=True, crop_padding=0)
-        ds = pipeline.augmented_stream(split, props, "baseline", 400, seed=0, epochs=1)
-        images = _batches(ds)[0]["image"]
-        flipped = images[:, :, 6:, :].mean(axis=(1, 2, 3)) > 0
-        self.assertBetween(flipped.mean(), 0.43, 0.57)
-
-    def test_no_flips_on_digits(self):
-        self.assertFalse(self.props.hflip)
-
     def test_batch_larger_than_data_is_a_clear_error(self):
         with self.assertRaisesRegex(Exception, "--batch_size"):
-            pipeline.distillation_dataset(self.split, self.props, "mixup", 512, 0, 1, 4.0)
+            self.stream(batch_size=512)
 
     def test_evaluation_dataset_keeps_order_and_remainder(self):
         batches = _batches(pipeline.evaluation_dataset(self.split, 100))
         self.assertEqual([len(b["label"]) for b in batches], [100, 100, 56])
         np.testing.assert_array_equal(np.concatenate([b["label"] for b in batches]), self.split.labels)
+
+
+class CifarShapesTest(absltest.TestCase):
+    def test_policies_on_mock_cifar100(self):
+        with tfds.testing.mock_data(num_examples=64):
+            data = sources.load("cifar100")
+        self.assertEqual(data.properties.num_classes, 100)
+        self.assertTrue(data.properties.hflip)
+        for policy in ("baseline", "combined", "mixup", "noise"):
+            spec = StreamSpec(policy, 32, 0, 1)
+            batch = _batches(pipeline.stream(distillation_set.from_split(data.train, 4.0), data.properties, spec), 1)[0]
+            self.assertEqual(batch["image"].shape, (32, 32, 32, 3), policy)
+            self.assertBetween(float(batch["image"].min()), -1.0, 1.0)
 
 
 if __name__ == "__main__":

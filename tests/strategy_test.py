@@ -53,6 +53,34 @@ class MirroredEquivalenceTest(absltest.TestCase):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+class DistributedInputTest(absltest.TestCase):
+    def test_per_replica_batches_through_fit(self):
+        from kd_tf.data import distillation_set, sources
+        from kd_tf.data.generators import Generator
+        from kd_tf.data.pipeline import StreamSpec, distributed_stream, steps_per_epoch
+
+        data = sources.load("mnist5k")
+        train = distillation_set.from_split(data.train.subset(np.arange(512)), 4.0)
+        generator = Generator(lambda z: tf.zeros([tf.shape(z)[0], 28, 28, 1]), 4, (28, 28, 1), "zeros")
+        spec = StreamSpec("gan", 128, 0, 1, generator=generator)
+        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        self.assertEqual((spec.real_per_replica(2), spec.synthetic_per_replica(2)), (52, 12))
+        dist = distributed_stream(mirrored, train, data.properties, spec)
+        batch = next(iter(dist))
+        for replica_images in mirrored.experimental_local_results(batch["image"]):
+            self.assertEqual(tuple(replica_images.shape), (64, 28, 28, 1))
+        for replica_labels in mirrored.experimental_local_results(batch["label"]):
+            np.testing.assert_array_equal(replica_labels.numpy()[52:], -1)
+        steps = steps_per_epoch(len(train), spec, 2)
+        self.assertEqual(steps, 512 // 104)
+        with mirrored.scope():
+            distiller = fixtures.lenet_distiller(num_teachers=1)
+            distiller.compile(optimizer=TorchSGD(0.01))
+        history = distiller.fit(distributed_stream(mirrored, train, data.properties, spec), epochs=1,
+                                steps_per_epoch=steps, verbose=0).history
+        self.assertTrue(np.isfinite(history["loss"][0]))
+
+
 def _initial_student_weights():
     return [np.array(w) for w in fixtures.lenet_distiller(num_teachers=1).student.trainable_weights]
 

@@ -16,4 +16,24 @@ def mixup(images, key):
     return mixed, lam, partner
 
 
-BATCH_POLICIES = {"mixup"}
+def synthetic_rows(generator, count, key, temperature):
+    """`count` generator samples from z ~ N(0, I) as unlabelled rows (label -1)
+    with the given temperature, in the model's input range [-1, 1]."""
+    z = tf.random.stateless_normal([count, generator.z_dim], seed=key)
+    images = tf.clip_by_value(tf.cast(generator(z), tf.float32), -1.0, 1.0)
+    images.set_shape([count, *generator.image_shape])
+    return {
+        "image": images,
+        "label": tf.fill([count], tf.constant(-1, tf.int32)),
+        "temperature": tf.fill([count], tf.constant(temperature, tf.float32)),
+    }
+
+
+def append_rows(batch, rows):
+    return {k: tf.concat([batch[k], rows[k]], axis=0) for k in batch}
+
+
+def synthetic_count(batch_size, synth_ratio):
+    """Synthetic rows in a batch at `synth_ratio` synthetic per real row:
+    batch 128 at 1:4 -> 25 synthetic + 103 real, as in the study."""
+    return int(batch_size * synth_ratio / (1.0 + synth_ratio))

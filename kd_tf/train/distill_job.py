@@ -9,12 +9,15 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
-from kd_tf.data import sources
-from kd_tf.data.pipeline import distillation_dataset, evaluation_dataset, steps_per_epoch
+from kd_tf.data import distillation_set, generators, ood, sources, visualize
+from kd_tf.data.pipeline import StreamSpec, distributed_stream, evaluation_dataset, steps_per_epoch, stream
+from kd_tf.data.policies import Options
 from kd_tf.distill.distiller import Distiller
 from kd_tf.distill.ensemble import TeacherEnsemble
+from kd_tf.errors import UserError
 from kd_tf.models import build_model
 from kd_tf.train import evaluation, export, teachers
 from kd_tf.train.logging import EpochProgress, TensorBoardScalars, write_text_summary
@@ -42,10 +45,22 @@ class DistillConfig:
     strategy: str = "auto"
     tpu: str = ""
     overwrite: bool = False
+    # Policy options (REFERENCE.md section 4).
+    rotation_degrees: float = 20.0
+    noise_prob: float = 0.2
+    generator: str | None = None
+    synth_ratio: float = 0.25
+    synth_temperature: float | None = None  # default: --temperature (the paper)
+    ood_dataset: str | None = None  # default: svhn_cropped; sample_photos on mnist5k
+    ood_count: int | None = None  # default: 10,000; 1,000 on mnist5k
+    distill_splits: str | None = None  # data recycling: d0, d1 or d0,d1
+    split_temperatures: str | None = None
+    data_fraction: float | None = None
 
     def run_name(self):
+        splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
         return (f"{self.dataset}-{self.teacher_arch}x{self.num_teachers}-to-{self.student_arch}-"
-                f"{self.aug}-t{self.temperature:g}-a{self.alpha:g}-s{self.seed}")
+                f"{self.aug}{splits}-t{self.temperature:g}-a{self.alpha:g}-s{self.seed}")
 
 
 
@@ -59,9 +74,47 @@ def resolve(config):
         manifest = teachers.read_manifest(resolve_path(config.teacher_dir))
         teacher_arch = manifest["architecture"] if manifest else None
     teacher_arch = teacher_arch or default_arch
+    recycling = "-d0" if config.distill_splits else ""
+    embedded = config.dataset == "mnist5k"
     return dataclasses.replace(
         config, teacher_arch=teacher_arch, student_arch=config.student_arch or default_arch,
-        teacher_dir=config.teacher_dir or os.path.join("runs", "teachers", f"{config.dataset}-{teacher_arch}"))
+        teacher_dir=config.teacher_dir or os.path.join("runs", "teachers", f"{config.dataset}-{teacher_arch}{recycling}"),
+        synth_temperature=config.synth_temperature or config.temperature,
+        ood_dataset=config.ood_dataset or (ood.EMBEDDED if embedded else "svhn_cropped"),
+        ood_count=config.ood_count or (1000 if embedded else 10_000))
+
+
+def build_inputs(config, dataset, replicas):
+    """The distillation set and the stream spec of a run."""
+    splits = (distillation_set.parse_splits(config.distill_splits, config.split_temperatures, config.temperature)
+              if config.distill_splits else None)
+    extra = None
+    if config.aug == "ood":
+        extra = ood.load(config.ood_dataset, config.ood_count, dataset.properties.image_shape, config.data_dir)
+    data = distillation_set.build(dataset.train, config.temperature, splits, config.data_fraction,
+                                  config.seed, extra)
+    generator = None
+    if config.aug == "gan":
+        if not config.generator:
+            raise UserError("--aug=gan needs --generator=PATH: a .keras file or SavedModel mapping z to images "
+                            "in [-1, 1] (experiments/train_gan writes one).")
+        generator = generators.load(resolve_path(config.generator))
+        generators.check_matches(generator, dataset.properties.image_shape)
+    recipe = student_recipe(config.dataset, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
+    spec = StreamSpec(config.aug, recipe.batch_size, config.seed, recipe.epochs,
+                      Options(rotation_degrees=config.rotation_degrees, noise_prob=config.noise_prob),
+                      generator, config.synth_ratio, config.synth_temperature)
+    return data, spec, recipe, steps_per_epoch(len(data), spec, replicas)
+
+
+def log_batch_grid(log_dir, data, properties, spec):
+    """The first distillation batch, rows marked by kind, as a TensorBoard image."""
+    batch = next(iter(stream(data, properties, spec).take(1)))
+    image = visualize.grid(batch["image"].numpy(), visualize.row_kinds(batch, spec.real_per_replica()))
+    writer = tf.summary.create_file_writer(f"{log_dir}/train")
+    with writer.as_default():
+        tf.summary.image("distillation_batch", image[None], step=0)
+    writer.close()
 
 
 SUMMARY_KEYS = ["loss", "agreement", "kl", "val_accuracy", "val_agreement", "val_kl"]
@@ -91,11 +144,10 @@ def run(config, output_dir, teacher_dir, flags_text=""):
     props = dataset.properties
     logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
 
+    data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync)
     manifest = teachers.ensure_ensemble(
         teacher_dir, dataset, config.teacher_arch, config.num_teachers,
-        teacher_recipe(config.dataset), strategy)
-    recipe = student_recipe(config.dataset, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
-    steps = steps_per_epoch(len(dataset.train), recipe.batch_size)
+        teacher_recipe(config.dataset), strategy, train_split="d0" if config.distill_splits else "all")
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
@@ -105,13 +157,13 @@ def run(config, output_dir, teacher_dir, flags_text=""):
         optimizer, schedule = teachers.make_sgd(recipe, steps)
         distiller.compile(optimizer=optimizer, jit_compile=False)
 
-    train_data = distillation_dataset(dataset.train, props, config.aug, recipe.batch_size, config.seed,
-                                      recipe.epochs, config.temperature)
+    train_data = distributed_stream(strategy, data, props, spec)
     test_data = evaluation_dataset(dataset.test, 500)
     write_text_summary(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
-    logging.info("Distilling %d x %s into %s with --aug=%s, tau=%g, alpha=%g: %d epochs of %d steps",
+    log_batch_grid(run_dir.tensorboard, data, props, spec)
+    logging.info("Distilling %d x %s into %s with --aug=%s, tau=%g, alpha=%g on %d rows: %d epochs of %d steps",
                  config.num_teachers, config.teacher_arch, config.student_arch, config.aug,
-                 config.temperature, config.alpha, recipe.epochs, steps)
+                 config.temperature, config.alpha, len(data), recipe.epochs, steps)
     history = distiller.fit(
         train_data, epochs=recipe.epochs, steps_per_epoch=steps, validation_data=test_data, verbose=0,
         callbacks=[

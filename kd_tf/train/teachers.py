@@ -20,7 +20,8 @@ from absl import logging
 
 from kd_tf.data import sources
 from kd_tf.errors import UserError
-from kd_tf.data.pipeline import steps_per_epoch, supervised_dataset
+from kd_tf.data.distillation_set import teacher_split
+from kd_tf.data.pipeline import StreamSpec, steps_per_epoch, supervised_dataset
 from kd_tf.models import build_model
 from kd_tf.train import evaluation
 from kd_tf.train.logging import EpochProgress
@@ -61,10 +62,11 @@ def make_sgd(recipe, steps):
     return optimizer, schedule
 
 
-def train_member(dataset, architecture, seed, recipe, strategy, init_weights_path=None):
-    """Trains one classifier with cross-entropy and the baseline policy."""
-    split = sources.stratified_subset(dataset.train, recipe.train_size, seed=0)
-    steps = steps_per_epoch(len(split), recipe.batch_size)
+def train_member(dataset, architecture, seed, recipe, strategy, init_weights_path=None, train_split="all"):
+    """Trains one classifier with cross-entropy and the baseline policy, on
+    the whole train split or a data-recycling half of it."""
+    split = sources.stratified_subset(teacher_split(dataset.train, train_split), recipe.train_size, seed=0)
+    steps = steps_per_epoch(len(split), StreamSpec("baseline", recipe.batch_size, seed, recipe.epochs))
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         model = build_model(architecture, dataset.properties.num_classes, dataset.properties.image_shape)
@@ -80,15 +82,17 @@ def train_member(dataset, architecture, seed, recipe, strategy, init_weights_pat
     return model
 
 
-def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, strategy, seed_base=0):
+def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, strategy, seed_base=0,
+                    train_split="all"):
     """Returns the manifest of an ensemble with at least `num_members` members,
-    training the missing ones."""
+    training the missing ones. train_split: "all", or "d0"/"d1" for data recycling."""
     manifest = read_manifest(teacher_dir)
     if manifest is None:
         os.makedirs(teacher_dir, exist_ok=True)
         manifest = {
             "architecture": architecture,
             "dataset": dataset.name,
+            "train_split": train_split,
             "num_classes": dataset.properties.num_classes,
             "input_shape": list(dataset.properties.image_shape),
             "recipe": dataclasses.asdict(recipe),
@@ -96,6 +100,11 @@ def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, str
         }
     else:
         check_compatible(teacher_dir, manifest, dataset.name, dataset.properties, architecture)
+        if manifest.get("train_split", "all") != train_split:
+            raise EnsembleMismatchError(
+                f"The teachers in {teacher_dir} learnt from the {manifest.get('train_split', 'all')!r} part of the "
+                f"train split; this run needs teachers trained on {train_split!r}. Pass another --teacher_dir."
+            )
         if manifest["recipe"] is None and len(manifest["members"]) < num_members:
             raise EnsembleMismatchError(
                 f"{teacher_dir} holds {len(manifest['members'])} imported members and no training recipe; "
@@ -109,7 +118,7 @@ def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, str
         logging.info("Training teacher %d/%d (seed %d) into %s", index + 1, num_members, seed, teacher_dir)
         start = time.time()
         init_path = os.path.join(teacher_dir, f"member_{index}.init.weights.h5")
-        model = train_member(dataset, architecture, seed, recipe, strategy, init_path)
+        model = train_member(dataset, architecture, seed, recipe, strategy, init_path, train_split)
         model.save(member_path(teacher_dir, index))
         test = evaluation.generalisation(dataset.test.labels, evaluation.predict_logits(model, dataset.test))
         manifest["members"].append({
@@ -158,7 +167,7 @@ def add_imported_member(teacher_dir, model, architecture, dataset_name, source, 
     manifest = read_manifest(teacher_dir)
     if manifest is None:
         os.makedirs(teacher_dir, exist_ok=True)
-        manifest = {"architecture": architecture, "dataset": dataset_name,
+        manifest = {"architecture": architecture, "dataset": dataset_name, "train_split": "all",
                     "num_classes": properties.num_classes, "input_shape": list(properties.image_shape),
                     "recipe": None, "members": []}
     check_compatible(teacher_dir, manifest, dataset_name, properties, architecture)

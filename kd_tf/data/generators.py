@@ -1,0 +1,56 @@
+"""Generators for the gan policy: a .keras model or a SavedModel mapping
+z [n, z_dim] to images [n, h, w, c] in [-1, 1]."""
+
+import dataclasses
+import os
+
+import tensorflow as tf
+
+from kd_tf.errors import UserError
+
+
+@dataclasses.dataclass(frozen=True)
+class Generator:
+    fn: object  # z -> images
+    z_dim: int
+    image_shape: tuple
+    source: str
+
+    def __call__(self, z):
+        return self.fn(z)
+
+
+def load(path):
+    if not os.path.exists(path):
+        raise UserError(f"--generator={path} does not exist. Train one with "
+                        "`bazel run //experiments:train_gan`, or pass a .keras file or SavedModel.")
+    if path.endswith(".keras"):
+        import keras
+
+        import kd_tf.models  # noqa: F401  registers the SN-GAN architectures
+
+        model = keras.saving.load_model(path, compile=False)
+        z_dim = int(model.z_dim) if hasattr(model, "z_dim") else int(model.input_shape[-1])
+        probe = model(tf.zeros([1, z_dim]), training=False)
+        return Generator(lambda z: model(z, training=False), z_dim, tuple(probe.shape[1:]), path)
+    loaded = tf.saved_model.load(path)
+    if "serving_default" not in loaded.signatures:
+        raise UserError(f"The SavedModel {path} has no serving_default signature (z -> images).")
+    signature = loaded.signatures["serving_default"]
+    (name, spec), = signature.structured_input_signature[1].items()
+    z_dim = int(spec.shape[-1])
+
+    def fn(z):
+        outputs = signature(**{name: z})
+        return outputs["images"] if "images" in outputs else next(iter(outputs.values()))
+
+    probe = fn(tf.zeros([1, z_dim]))
+    # Keep the loaded object alive as long as the function is.
+    fn.saved_model = loaded
+    return Generator(fn, z_dim, tuple(probe.shape[1:]), path)
+
+
+def check_matches(generator, image_shape):
+    if tuple(generator.image_shape) != tuple(image_shape):
+        raise UserError(f"The generator {generator.source} makes {tuple(generator.image_shape)} images; "
+                        f"the dataset's are {tuple(image_shape)}.")

@@ -5,7 +5,11 @@ registries that implement them."""
 POLICIES = ("none", "baseline", "rotation", "vflip", "color_jitter", "combined", "mixup", "gan", "noise", "ood")
 OOD_DATASETS = ("sample_photos", "svhn_cropped", "cifar10", "cifar100", "mnist")
 TEACHER_SPLITS = ("all", "d0", "d1")
-DATASETS = ("mnist5k", "mnist", "cifar10", "cifar100", "svhn_cropped")
+DATASETS = (
+    "mnist5k", "mnist", "cifar10", "cifar100", "svhn_cropped",
+    "emnist/balanced", "emnist/byclass", "emnist/bymerge", "emnist/digits", "emnist/letters", "emnist/mnist",
+    "imdb_reviews", "imagenet2012",
+)
 # Image classifiers a teacher or student can be (bilstm joins with the IMDB
 # data). kd_tf.models.build_model also takes any preresnet<depth>[_noskip][_layernorm].
 CLASSIFIERS = (
@@ -13,6 +17,6 @@ CLASSIFIERS = (
     "preresnet20", "preresnet32", "preresnet56", "preresnet110",
     "preresnet20_noskip", "preresnet20_layernorm", "preresnet56_layernorm", "preresnet110_layernorm",
     "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-    "resnet50",
+    "resnet50", "bilstm",
 )
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")

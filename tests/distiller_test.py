@@ -70,6 +70,28 @@ class DistillerTest(parameterized.TestCase):
         self.assertAlmostEqual(logs["accuracy"], ref.accuracy(batch["label"], s), places=3)
         self.assertAlmostEqual(logs["nll"], ref.nll(batch["label"], s), places=4)
 
+    def test_text_batches_with_a_bilstm(self):
+        import keras
+
+        from kd_tf.distill.distiller import Distiller
+        from kd_tf.distill.ensemble import TeacherEnsemble
+        from kd_tf.models import build_model
+
+        keras.utils.set_random_seed(0)
+        teacher = TeacherEnsemble([build_model("bilstm", 2, vocab_size=50, num_layers=1, cells=8)])
+        student = build_model("bilstm", 2, vocab_size=50, num_layers=2, cells=8)
+        distiller = Distiller(student, teacher, temperature=2.0)
+        distiller.compile(optimizer=TorchSGD(0.1))
+        tokens = np.random.default_rng(0).integers(1, 50, (6, 100)).astype(np.int32)
+        tokens[:, 60:] = 0  # padding
+        batch = {"image": tokens, "label": np.array([0, 1, 0, 1, 1, 0], np.int32),
+                 "temperature": np.full(6, 2.0, np.float32)}
+        history = distiller.fit(_one_batch(batch), epochs=1, verbose=0).history
+        t, s = np.asarray(teacher(tokens)), np.asarray(student(tokens))
+        self.assertTrue(np.isfinite(history["loss"][0]))
+        self.assertBetween(history["agreement"][0], 0.0, 100.0)
+        self.assertEqual(s.shape, t.shape)
+
     def test_bad_hyperparameters(self):
         with self.assertRaisesRegex(ValueError, "alpha"):
             fixtures.lenet_distiller(alpha=1.5)

@@ -80,6 +80,13 @@ class EpochCosineDecayTest(absltest.TestCase):
             for step in (epoch * 391, epoch * 391 + 390):  # constant within the epoch
                 self.assertAlmostEqual(float(s(step)), expected, places=6)
 
+    def test_linear_warmup_then_cosine(self):
+        s = EpochCosineDecay(0.1, 0.0, epochs=90, steps_per_epoch=10, warmup_epochs=5)
+        for epoch, expected in ((0, 0.02), (4, 0.1), (5, 0.1), (47, 0.1 * (1 + math.cos(math.pi * 42 / 85)) / 2),
+                                (89, 0.1 * (1 + math.cos(math.pi * 84 / 85)) / 2)):
+            self.assertAlmostEqual(s.epoch_value(epoch), expected, places=9)
+            self.assertAlmostEqual(float(s(epoch * 10 + 3)), expected, places=6)
+
     def test_starts_at_initial(self):
         self.assertAlmostEqual(float(EpochCosineDecay(0.1, 0.0, 200, 10)(0)), 0.1, places=7)
 

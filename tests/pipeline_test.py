@@ -253,6 +253,55 @@ class PipelineTest(absltest.TestCase):
         np.testing.assert_array_equal(np.concatenate([b["label"] for b in batches]), self.split.labels)
 
 
+class OtherSourcesTest(absltest.TestCase):
+    def test_emnist_config(self):
+        with tfds.testing.mock_data(num_examples=30):
+            data = sources.load("emnist/letters")
+        self.assertEqual(data.train.images.shape, (30, 28, 28, 1))
+        self.assertEqual(data.properties.num_classes, 37)
+
+    def test_imdb_tokens_through_the_stream(self):
+        with tfds.testing.mock_data(num_examples=40):
+            data = sources.load_imdb(min_count=1)
+        self.assertEqual(data.train.images.shape, (40, 100))
+        self.assertEqual(data.train.images.dtype, np.int32)
+        self.assertGreater(data.properties.vocab_size, 2)
+        self.assertLess(int(data.train.images.max()), data.properties.vocab_size)
+        self.assertEqual(data.properties.model_kwargs(), {"vocab_size": data.properties.vocab_size})
+        train = distillation_set.from_split(data.train, 4.0)
+        batch = _batches(pipeline.stream(train, data.properties, StreamSpec("none", 8, 0, 1)), 1)[0]
+        self.assertEqual(batch["image"].dtype, np.int32)
+        self.assertEqual(batch["image"].shape, (8, 100))
+        self.assertTrue(any(np.array_equal(batch["image"][0], row) for row in data.train.images))
+        with self.assertRaisesRegex(Exception, "text datasets take none or baseline"):
+            pipeline.stream(train, data.properties, StreamSpec("mixup", 8, 0, 1))
+
+    def test_imdb_vocabulary_min_count(self):
+        with tfds.testing.mock_data(num_examples=20):
+            with self.assertRaisesRegex(Exception, "No word occurs 1000 times"):
+                sources.load_imdb(min_count=1000)
+
+    def test_imagenet_streams(self):
+        with tfds.testing.mock_data(num_examples=40):
+            data = sources.load("imagenet2012")
+            self.assertEqual((len(data.train), len(data.test)), (40, 40))
+            spec = StreamSpec("mixup", 8, 0, 2, temperature=3.0)
+            batches = _batches(pipeline.stream(data.train, data.properties, spec))
+            again = _batches(pipeline.stream(data.train, data.properties, spec))
+            evaluation = _batches(pipeline.evaluation_dataset(data.test, 16, data.properties), 1)[0]
+        self.assertLen(batches, 2 * 5)
+        self.assertEqual(batches[0]["image"].shape, (8, 224, 224, 3))
+        self.assertBetween(float(batches[0]["image"].min()), -1.0, 1.0)
+        np.testing.assert_array_equal(batches[0]["temperature"], 3.0)
+        for x, y in zip(batches, again):
+            np.testing.assert_array_equal(x["image"], y["image"])
+        self.assertEqual(evaluation["image"].shape, (16, 224, 224, 3))
+
+    def test_imagenet_missing_explains_the_manual_download(self):
+        with self.assertRaisesRegex(sources.DatasetNotAvailableError, "ILSVRC2012_img_train.tar"):
+            sources.load("imagenet2012", data_dir=self.create_tempdir().full_path)
+
+
 class CifarShapesTest(absltest.TestCase):
     def test_policies_on_mock_cifar100(self):
         with tfds.testing.mock_data(num_examples=64):

@@ -86,13 +86,17 @@ def resolve(config):
 
 def build_inputs(config, dataset, replicas):
     """The distillation set and the stream spec of a run."""
+    if dataset.properties.streaming and (config.aug == "ood" or config.distill_splits or config.data_fraction):
+        raise UserError(f"{dataset.name} is streamed: --aug=ood, --distill_splits and --data_fraction need an "
+                        "in-memory dataset.")
     splits = (distillation_set.parse_splits(config.distill_splits, config.split_temperatures, config.temperature)
               if config.distill_splits else None)
     extra = None
     if config.aug == "ood":
         extra = ood.load(config.ood_dataset, config.ood_count, dataset.properties.image_shape, config.data_dir)
-    data = distillation_set.build(dataset.train, config.temperature, splits, config.data_fraction,
-                                  config.seed, extra)
+    data = (dataset.train if dataset.properties.streaming else
+            distillation_set.build(dataset.train, config.temperature, splits, config.data_fraction,
+                                   config.seed, extra))
     generator = None
     if config.aug == "gan":
         if not config.generator:
@@ -103,12 +107,14 @@ def build_inputs(config, dataset, replicas):
     recipe = student_recipe(config.dataset, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
     spec = StreamSpec(config.aug, recipe.batch_size, config.seed, recipe.epochs,
                       Options(rotation_degrees=config.rotation_degrees, noise_prob=config.noise_prob),
-                      generator, config.synth_ratio, config.synth_temperature)
+                      generator, config.synth_ratio, config.synth_temperature, config.temperature)
     return data, spec, recipe, steps_per_epoch(len(data), spec, replicas)
 
 
 def log_batch_grid(log_dir, data, properties, spec):
     """The first distillation batch, rows marked by kind, as a TensorBoard image."""
+    if properties.kind != "image":
+        return
     batch = next(iter(stream(data, properties, spec).take(1)))
     image = visualize.grid(batch["image"].numpy(), visualize.row_kinds(batch, spec.real_per_replica()))
     writer = tf.summary.create_file_writer(f"{log_dir}/train")
@@ -152,13 +158,13 @@ def run(config, output_dir, teacher_dir, flags_text=""):
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         teacher = TeacherEnsemble(teachers.load_members(teacher_dir, manifest, config.num_teachers))
-        student = build_model(config.student_arch, props.num_classes, props.image_shape)
+        student = build_model(config.student_arch, props.num_classes, props.image_shape, **props.model_kwargs())
         distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
         optimizer, schedule = teachers.make_sgd(recipe, steps)
         distiller.compile(optimizer=optimizer, jit_compile=False)
 
     train_data = distributed_stream(strategy, data, props, spec)
-    test_data = evaluation_dataset(dataset.test, 500)
+    test_data = evaluation_dataset(dataset.test, 500, props)
     write_text_summary(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
     log_batch_grid(run_dir.tensorboard, data, props, spec)
     logging.info("Distilling %d x %s into %s with --aug=%s, tau=%g, alpha=%g on %d rows: %d epochs of %d steps",
@@ -189,16 +195,19 @@ def final_evaluation(dataset, teacher, student, run_dir):
     """Every model on clean test and train (eval mode); test predictions saved,
     so that the reported numbers can be recomputed from them."""
     results = {}
-    for split_name, split in (("test", dataset.test), ("train", dataset.train)):
-        teacher_logits = evaluation.predict_logits(teacher, split)
-        student_logits = evaluation.predict_logits(student, split)
-        results.setdefault("teacher", {})[split_name] = evaluation.generalisation(split.labels, teacher_logits)
+    splits = [("test", dataset.test)]
+    if not dataset.properties.streaming:  # clean train of ImageNet: 1.28M images, left out
+        splits.append(("train", dataset.train))
+    for split_name, split in splits:
+        labels, teacher_logits = evaluation.predict(teacher, split, dataset.properties)
+        _, student_logits = evaluation.predict(student, split, dataset.properties)
+        results.setdefault("teacher", {})[split_name] = evaluation.generalisation(labels, teacher_logits)
         results.setdefault("student", {})[split_name] = {
-            **evaluation.generalisation(split.labels, student_logits),
+            **evaluation.generalisation(labels, student_logits),
             **evaluation.fidelity(teacher_logits, student_logits),
         }
         if split_name == "test":
-            np.savez_compressed(run_dir.predictions, labels=split.labels,
+            np.savez_compressed(run_dir.predictions, labels=labels,
                                 teacher_logits=teacher_logits, student_logits=student_logits)
     return results
 
@@ -212,11 +221,11 @@ def format_summary(results):
         ("student (test)", f"{s['accuracy']:.2f}", f"{s['nll']:.4f}", f"{s['ece']:.2f}"),
     ]
     lines = ["", *("{:<26}{:>12}{:>10}{:>9}".format(*r) for r in rows), ""]
-    tr = results["student"]["train"]
+    train = results["student"].get("train")
     lines += [
         f"test agreement {s['agreement']:.2f}%   test KL(teacher||student) {s['kl']:.4f}",
-        f"train agreement {tr['agreement']:.2f}% (clean, eval mode)   "
-        f"distillation-batch agreement {results['online']['agreement']:.2f}% (last epoch, train mode)",
+        (f"train agreement {train['agreement']:.2f}% (clean, eval mode)   " if train else "")
+        + f"distillation-batch agreement {results['online']['agreement']:.2f}% (last epoch, train mode)",
         f"wall time {results['wall_seconds']:.1f}s",
     ]
     return "\n".join(lines)

@@ -7,9 +7,14 @@ from kd_tf import metrics as kd_metrics
 from kd_tf.data.pipeline import evaluation_dataset
 
 
-def predict_logits(model, split, batch_size=500):
-    """Logits of `model` (eval mode) on clean inputs, in split order."""
-    return np.asarray(model.predict(evaluation_dataset(split, batch_size).map(lambda b: b["image"]), verbose=0))
+def predict(model, split, properties, batch_size=500):
+    """(labels, logits) of `model` in eval mode on the clean inputs of a split,
+    labels read from the same stream (streamed splits have no label array)."""
+    labels, logits = [], []
+    for batch in evaluation_dataset(split, batch_size, properties):
+        labels.append(batch["label"].numpy())
+        logits.append(np.asarray(model(batch["image"], training=False)))
+    return np.concatenate(labels), np.concatenate(logits)
 
 
 def _results(metric_objects, a, b):

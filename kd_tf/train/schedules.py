@@ -10,22 +10,32 @@ from keras import ops
 @keras.saving.register_keras_serializable(package="kd_tf")
 class EpochCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
     """lr(epoch e) = final + (initial - final) * (1 + cos(pi * e / epochs)) / 2,
-    constant within an epoch."""
+    constant within an epoch. With warmup_epochs = w, epochs e < w use
+    initial * (e + 1) / w instead (a linear ramp; the cosine then spans the
+    remaining epochs)."""
 
-    def __init__(self, initial, final, epochs, steps_per_epoch):
+    def __init__(self, initial, final, epochs, steps_per_epoch, warmup_epochs=0):
         self.initial = float(initial)
         self.final = float(final)
         self.epochs = int(epochs)
         self.steps_per_epoch = int(steps_per_epoch)
+        self.warmup_epochs = int(warmup_epochs)
 
     def epoch_value(self, epoch):
-        return self.final + (self.initial - self.final) * (1 + math.cos(math.pi * epoch / self.epochs)) / 2
+        if epoch < self.warmup_epochs:
+            return self.initial * (epoch + 1) / self.warmup_epochs
+        progress = (epoch - self.warmup_epochs) / (self.epochs - self.warmup_epochs)
+        return self.final + (self.initial - self.final) * (1 + math.cos(math.pi * progress)) / 2
 
     def __call__(self, step):
         epoch = ops.floor(ops.cast(step, "float32") / self.steps_per_epoch)
-        cosine = (1.0 + ops.cos(math.pi * epoch / self.epochs)) / 2.0
-        return self.final + (self.initial - self.final) * cosine
+        w = float(self.warmup_epochs)
+        progress = ops.maximum(epoch - w, 0.0) / (self.epochs - w)
+        cosine = self.final + (self.initial - self.final) * (1.0 + ops.cos(math.pi * progress)) / 2.0
+        if not self.warmup_epochs:
+            return cosine
+        return ops.where(epoch < w, self.initial * (epoch + 1.0) / w, cosine)
 
     def get_config(self):
         return {"initial": self.initial, "final": self.final, "epochs": self.epochs,
-                "steps_per_epoch": self.steps_per_epoch}
+                "steps_per_epoch": self.steps_per_epoch, "warmup_epochs": self.warmup_epochs}

@@ -56,7 +56,7 @@ def _write_manifest(teacher_dir, manifest):
 
 
 def make_sgd(recipe, steps):
-    schedule = EpochCosineDecay(recipe.lr, recipe.final_lr, recipe.epochs, steps)
+    schedule = EpochCosineDecay(recipe.lr, recipe.final_lr, recipe.epochs, steps, recipe.warmup_epochs)
     optimizer = TorchSGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov,
                          coupled_weight_decay=recipe.weight_decay)
     return optimizer, schedule
@@ -69,7 +69,8 @@ def train_member(dataset, architecture, seed, recipe, strategy, init_weights_pat
     steps = steps_per_epoch(len(split), StreamSpec("baseline", recipe.batch_size, seed, recipe.epochs))
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        model = build_model(architecture, dataset.properties.num_classes, dataset.properties.image_shape)
+        model = build_model(architecture, dataset.properties.num_classes, dataset.properties.image_shape,
+                            **dataset.properties.model_kwargs())
         if init_weights_path:
             model.save_weights(init_weights_path)
         optimizer, _ = make_sgd(recipe, steps)
@@ -120,7 +121,7 @@ def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, str
         init_path = os.path.join(teacher_dir, f"member_{index}.init.weights.h5")
         model = train_member(dataset, architecture, seed, recipe, strategy, init_path, train_split)
         model.save(member_path(teacher_dir, index))
-        test = evaluation.generalisation(dataset.test.labels, evaluation.predict_logits(model, dataset.test))
+        test = evaluation.generalisation(*evaluation.predict(model, dataset.test, dataset.properties))
         manifest["members"].append({
             "file": os.path.basename(member_path(teacher_dir, index)),
             "init_weights": os.path.basename(init_path),

@@ -1,0 +1,105 @@
+"""ImageNet, streamed from TFDS (it does not fit in memory).
+
+Training: torchvision's RandomResizedCrop(224) (scale 0.08-1, ratio 3/4-4/3)
+drawn statelessly, then the policy (its baseline is the horizontal flip).
+Evaluation: resize the short side to 256, centre crop 224.
+Each epoch reads the files in an order seeded by (seed, epoch) and shuffles
+with a seeded buffer; per-example keys are (seed, epoch, pipeline, position).
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from kd_tf.data import pipeline as pipeline_lib
+from kd_tf.data import sources
+from kd_tf.data.normalization import to_model_range, unit_interval
+
+SHUFFLE_BUFFER = 10_000
+EVAL_RESIZE = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamingSplit:
+    builder: object
+    split: str
+    num_examples: int
+
+    def __len__(self):
+        return self.num_examples
+
+
+def _num_examples(builder, split):
+    try:
+        return builder.info.splits[split].num_examples
+    except KeyError:  # no split metadata (e.g. tfds.testing.mock_data): count
+        return int(builder.as_dataset(split=split).reduce(0, lambda n, _: n + 1))
+
+
+def load(name, data_dir=None):
+    builder = sources.prepared_builder(name, data_dir)
+    splits = {s: StreamingSplit(builder, s, _num_examples(builder, s)) for s in ("train", "validation")}
+    return sources.Dataset(name, splits["train"], splits["validation"], sources.PROPERTIES[name])
+
+
+def random_resized_crop(image, key, size):
+    """image uint8 [h, w, 3] -> float32 [size, size, 3] in [0, 1]."""
+    begin, crop_size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        tf.shape(image), bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed=key,
+        min_object_covered=0.0, aspect_ratio_range=(3 / 4, 4 / 3), area_range=(0.08, 1.0),
+        max_attempts=10, use_image_if_no_bounding_boxes=True)
+    crop = tf.slice(image, begin, crop_size)
+    return tf.image.resize(unit_interval(crop), (size, size), method="bilinear")
+
+
+def center_crop(image, size, resize=EVAL_RESIZE):
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = resize / tf.reduce_min(shape)
+    resized = tf.image.resize(unit_interval(image), tf.cast(tf.round(shape * scale), tf.int32), method="bilinear")
+    return tf.image.resize_with_crop_or_pad(resized, size, size)
+
+
+def _read(split, seed, input_context=None):
+    import tensorflow_datasets as tfds
+
+    config = tfds.ReadConfig(shuffle_seed=seed, input_context=input_context, interleave_cycle_length=16)
+    return split.builder.as_dataset(split=split.split, as_supervised=True, shuffle_files=seed is not None,
+                                    read_config=config)
+
+
+def stream(split, properties, spec, start_epoch=0, input_context=None):
+    layout = pipeline_lib.Layout.of(spec, input_context)
+    steps = pipeline_lib.steps_per_epoch(len(split), spec, layout.replicas)
+    batches_per_epoch = steps * layout.replicas // layout.pipelines
+    size = properties.image_shape[0]
+
+    def epoch_batches(epoch):
+        epoch_seed = spec.seed * 100_003 + epoch
+        ds = _read(split, epoch_seed, input_context).shuffle(SHUFFLE_BUFFER, seed=epoch_seed).enumerate()
+
+        def example(position, pair):
+            image, label = pair
+            key = pipeline_lib._key(spec.seed, pipeline_lib._EXAMPLE, epoch, layout.pipeline, position)
+            crop_key, policy_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+            image = random_resized_crop(image, crop_key, size)
+            image.set_shape(properties.image_shape)
+            return pipeline_lib.finish_example(image, tf.cast(label, tf.int32), tf.constant(spec.temperature),
+                                               policy_key, spec, properties)
+
+        ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.batch(layout.real, drop_remainder=True).take(batches_per_epoch).enumerate()
+        return ds.map(lambda step, batch: pipeline_lib.batch_stage(batch, spec, properties, layout, epoch, step),
+                      num_parallel_calls=tf.data.AUTOTUNE)
+
+    ds = epoch_batches(start_epoch)
+    for epoch in range(start_epoch + 1, spec.epochs):
+        ds = ds.concatenate(epoch_batches(epoch))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def evaluation_dataset(split, properties, batch_size):
+    size = properties.image_shape[0]
+    ds = _read(split, None).map(
+        lambda image, label: {"image": to_model_range(center_crop(image, size)), "label": tf.cast(label, tf.int32)},
+        num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

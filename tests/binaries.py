@@ -16,9 +16,9 @@ def command(name):
     return [sys.executable, "-m", f"experiments.{name}"]
 
 
-def run(name, *flags, timeout=600):
+def run(name, *flags, timeout=600, env=None):
     """Returns (CompletedProcess, seconds)."""
     start = time.time()
     proc = subprocess.run(command(name) + list(flags), capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO_ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                          cwd=REPO_ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
     return proc, time.time() - start

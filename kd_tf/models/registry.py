@@ -22,7 +22,7 @@ from kd_tf.models.vgg import VGG
 class Spec:
     constructor: type
     kwargs: dict
-    input_shape: tuple  # the shape the architecture is defined for
+    input_shape: object  # the shape the architecture is defined for, or arguments -> shape
     input_dtype: str = "float32"
     classifier: bool = True  # takes num_classes
 
@@ -36,7 +36,7 @@ ARCHITECTURES = {
     "vgg19_bn": Spec(VGG, {"depth": 19, "batch_norm": True}, (32, 32, 3)),
     "bilstm": Spec(BiLSTMClassifier, {}, (100,), "int32"),
     "resnet50": Spec(ResNet50, {}, (224, 224, 3)),
-    "sngan_generator": Spec(SNGANGenerator, {}, (128,), classifier=False),
+    "sngan_generator": Spec(SNGANGenerator, {}, lambda arguments: (arguments.get("z_dim", 128),), classifier=False),
     "sngan_discriminator": Spec(SNGANDiscriminator, {}, (32, 32, 3), classifier=False),
 }
 
@@ -69,7 +69,8 @@ def build_model(name, num_classes=None, input_shape=None, **kwargs):
         if num_classes is None:
             raise ValueError(f"{name} needs num_classes.")
         arguments["num_classes"] = num_classes
-    shape = tuple(input_shape or s.input_shape)
+    default_shape = s.input_shape(arguments) if callable(s.input_shape) else s.input_shape
+    shape = tuple(input_shape or default_shape)
     model = s.constructor(name=name, **arguments)
     # Subclassed models build their layers on the first call.
     model(keras.ops.zeros((1,) + shape, dtype=s.input_dtype))

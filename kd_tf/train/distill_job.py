@@ -99,16 +99,31 @@ def build_inputs(config, dataset, replicas):
                                    config.seed, extra))
     generator = None
     if config.aug == "gan":
-        if not config.generator:
-            raise UserError("--aug=gan needs --generator=PATH: a .keras file or SavedModel mapping z to images "
-                            "in [-1, 1] (experiments/train_gan writes one).")
-        generator = generators.load(resolve_path(config.generator))
+        generator = generators.load(generator_for(config))
         generators.check_matches(generator, dataset.properties.image_shape)
     recipe = student_recipe(config.dataset, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
     spec = StreamSpec(config.aug, recipe.batch_size, config.seed, recipe.epochs,
                       Options(rotation_degrees=config.rotation_degrees, noise_prob=config.noise_prob),
                       generator, config.synth_ratio, config.synth_temperature, config.temperature)
     return data, spec, recipe, steps_per_epoch(len(data), spec, replicas)
+
+
+def generator_for(config):
+    """--generator, or on the embedded data the quick SN-GAN of train_gan,
+    trained on first use and then reused (as teachers are)."""
+    if config.generator:
+        return resolve_path(config.generator)
+    if config.dataset != "mnist5k":
+        raise UserError("--aug=gan needs --generator=PATH: a .keras file or SavedModel mapping z to images "
+                        "in [-1, 1] (experiments/train_gan writes one).")
+    from kd_tf.train import gan_job
+
+    output_dir = resolve_path(gan_job.default_output_dir(config.dataset))
+    path = gan_job.generator_path(output_dir)
+    if not os.path.exists(path):
+        logging.info("No generator for mnist5k yet: training one into %s (a few minutes).", output_dir)
+        gan_job.run(gan_job.GanConfig(dataset=config.dataset, seed=config.seed), output_dir)
+    return path
 
 
 def log_batch_grid(log_dir, data, properties, spec):

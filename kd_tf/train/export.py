@@ -21,6 +21,19 @@ def export_saved_model(model, path, input_shape):
     archive.write_out(path, verbose=False)
 
 
+def export_generator(generator, path):
+    """SavedModel with `serving_default`: z float32 [n, z_dim] -> {"images"} in [-1, 1]."""
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+
+    def serve(z):
+        return {"images": generator(z, training=False)}
+
+    archive.add_endpoint("serving_default", serve,
+                         input_signature=[tf.TensorSpec((None, generator.z_dim), tf.float32, name="z")])
+    archive.write_out(path, verbose=False)
+
+
 def save_student(model, run_dir_paths, input_shape):
     model.save(run_dir_paths.student_keras)
     export_saved_model(model, run_dir_paths.student_saved_model, input_shape)

@@ -49,6 +49,8 @@ def _unwrap(state):
 
 def import_checkpoint(arch, num_classes, path, input_size=None):
     shape = spec(arch).input_shape
+    if callable(shape):
+        raise UserError(f"{arch} has no reference checkpoint mapping.")
     if input_size:
         shape = (input_size, input_size, shape[-1])
     model = build_model(arch, num_classes, shape)

@@ -39,3 +39,18 @@ class EpochCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self):
         return {"initial": self.initial, "final": self.final, "epochs": self.epochs,
                 "steps_per_epoch": self.steps_per_epoch, "warmup_epochs": self.warmup_epochs}
+
+
+@keras.saving.register_keras_serializable(package="kd_tf")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """initial -> final linearly over total_steps, then final (SN-GAN's schedule)."""
+
+    def __init__(self, initial, final, total_steps):
+        self.initial, self.final, self.total_steps = float(initial), float(final), int(total_steps)
+
+    def __call__(self, step):
+        progress = ops.minimum(ops.cast(step, "float32") / self.total_steps, 1.0)
+        return self.initial + (self.final - self.initial) * progress
+
+    def get_config(self):
+        return {"initial": self.initial, "final": self.final, "total_steps": self.total_steps}

@@ -1,0 +1,1 @@
+"""SN-GAN training, and FID / IS evaluation of its samples."""

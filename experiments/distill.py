@@ -52,6 +52,19 @@ flags.DEFINE_string("distill_splits", None, "Data recycling: distil on d0, d1 or
 flags.DEFINE_string("split_temperatures", None, "Data recycling: a temperature per split, e.g. 1,4.")
 flags.DEFINE_float("data_fraction", None, "Distil on this class-balanced fraction of the real rows.",
                    lower_bound=0.0, upper_bound=1.0)
+# Engine options.
+flags.DEFINE_enum("loss", "fwd_ce", choices.LOSSES, "Teacher-student loss (fwd_ce is the paper's L_KD).")
+flags.DEFINE_enum("hard_label", "argmax", ["argmax", "sample"], "hard, cvx: argmax of the teacher, or a draw.")
+flags.DEFINE_float("label_corruption", 0.0, "hard, cvx: probability of replacing a hard label by a random class.",
+                   lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_enum("optimizer", "sgd", choices.OPTIMIZERS, "sgd (the recipe: Nesterov) or adam (PyTorch's Adam).")
+flags.DEFINE_float("weight_decay", None, "Coupled weight decay (default: the recipe's 1e-4).", lower_bound=0.0)
+flags.DEFINE_integer("teacher_offset", 0, "Use members offset .. offset+m-1 of --teacher_dir, so that trials "
+                     "take disjoint teacher sets.", lower_bound=0)
+flags.DEFINE_enum("init", "random", choices.INIT_MODES,
+                  "Student initialisation: random, interpolate (--init_lambda), or the teacher's initial weights.")
+flags.DEFINE_float("init_lambda", None, "interpolate: lambda * teacher + (1 - lambda) * random.",
+                   lower_bound=0.0, upper_bound=1.0)
 
 
 def main(argv):

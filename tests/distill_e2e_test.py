@@ -159,6 +159,45 @@ class DistillEndToEndTest(absltest.TestCase):
         self.assertNotIn("training one", proc.stderr)
         self.assertTrue(os.path.exists(os.path.join(workspace, "runs", "gan_run", "results.json")))
 
+    def test_engine_flags(self):
+        output = os.path.join(self.root, "engine")
+        proc, _ = _run("distill", "--aug=baseline", "--loss=cvx", "--optimizer=adam", "--lr=0.001",
+                       "--init=teacher_init", "--num_teachers=1", "--teacher_offset=1", "--epochs=1",
+                       f"--teacher_dir={self.teacher_dir}", f"--output_dir={output}")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        with open(os.path.join(output, "results.json")) as f:
+            results = json.load(f)
+        self.assertEqual([m["index"] for m in results["teacher_members"]], [1])
+        self.assertTrue(results["init"].startswith("teacher_init from"))
+        self.assertIn("member_1.init.weights.h5", results["init"])
+        self.assertEqual(results["config"]["loss"], "cvx")
+        tags = _summary_tags(os.path.join(output, "tensorboard"))
+        self.assertIn("test/_hparams_/session_start_info", tags)
+
+    def test_evaluate_students(self):
+        output = os.path.join(self.root, "evaluation")
+        proc, _ = _run("evaluate", f"--teacher_dir={self.teacher_dir}", "--aug=mixup", "--batch_size=100",
+                       f"--students={self.run_dir}/student.keras,{self.run_dir}/student",
+                       f"--reference_student={self.root}/cold/student.keras", f"--output={output}")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        with open(output + ".json") as f:
+            rows = json.load(f)
+        with open(output + ".csv") as f:
+            self.assertLen(list(csv.DictReader(f)), len(rows))
+        models = {"teacher", "run/student.keras", "run/student", "reference_student"}
+        self.assertEqual({(r["model"], r["split"]) for r in rows},
+                         {(m, s) for m in models for s in ("test", "train", "train_mixup")})
+        by = {(r["model"], r["split"]): r for r in rows}
+        with open(os.path.join(self.run_dir, "results.json")) as f:
+            results = json.load(f)
+        for split in ("test", "train", "train_mixup"):
+            keras_row, saved_row = by[("run/student.keras", split)], by[("run/student", split)]
+            for metric in ("accuracy", "nll", "agreement", "kl", "agreement_with_reference"):
+                self.assertAlmostEqual(keras_row[metric], saved_row[metric], places=3)
+            # Same teachers, same seed and policy: the run's own final evaluation agrees.
+            self.assertAlmostEqual(keras_row["agreement"], results["student"][split]["agreement"], places=3)
+        self.assertNotIn("agreement_with_reference", by[("reference_student", "test")])
+
     def test_train_teachers_binary(self):
         teacher_dir = os.path.join(self.root, "tiny_teachers")
         proc, _ = _run("train_teachers", "--num_teachers=2", "--epochs=1", "--train_size=200", "--seed=7",

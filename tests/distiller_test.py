@@ -49,6 +49,32 @@ class DistillerTest(parameterized.TestCase):
         for before, w in zip(teacher_before, distiller.teacher.weights):
             np.testing.assert_array_equal(np.array(w), before)
 
+    @parameterized.parameters("fwd_ce", "rev_ce", "kl", "sym_kl", "avg_sym_kl", "brier", "hard", "cvx")
+    def test_every_loss_is_the_batch_mean_of_its_rows(self, loss):
+        distiller = fixtures.lenet_distiller(num_teachers=2, loss=loss, epochs=3)
+        distiller.compile(optimizer=TorchSGD(0.0, momentum=0.0))
+        distiller.epoch.assign(1)  # cvx: weight 0.5
+        batch = fixtures.mnist_like_batch(batch_size=16, seed=2, temperature=3.0)
+        x = batch["image"]
+        members = np.stack([np.asarray(m(x)) for m in distiller.teacher.members])
+        t, s = np.asarray(distiller.teacher(x)), np.asarray(distiller.student(x))
+        lt, ls = ref.tempered_log_softmax(t, 3.0), ref.tempered_log_softmax(s, 3.0)
+        fwd = ref.kd_loss(t, s, 3.0)
+        hard = -ref.log_softmax(s)[np.arange(16), np.argmax(t, -1)]
+        sym = lambda a, b: 0.5 * (ref.kl_rows(a, b) + ref.kl_rows(b, a))  # noqa: E731
+        expected = {
+            "fwd_ce": fwd,
+            "rev_ce": -9.0 * np.sum(np.exp(ls) * lt, -1),
+            "kl": ref.kl_rows(lt, ls),
+            "sym_kl": sym(lt, ls),
+            "avg_sym_kl": np.mean([sym(ref.tempered_log_softmax(m, 3.0), ls) for m in members], axis=0),
+            "brier": np.mean((np.exp(lt) - np.exp(ls)) ** 2, -1),
+            "hard": hard,
+            "cvx": 0.5 * fwd + 0.5 * hard,
+        }[loss].mean()
+        history = distiller.fit(_one_batch(batch), epochs=1, verbose=0).history
+        self.assertAlmostEqual(history["loss"][0], expected, places=4)
+
     def test_teacher_sees_exactly_the_student_batch(self):
         distiller = fixtures.lenet_distiller(num_teachers=1)
         distiller.compile(optimizer=TorchSGD(0.0, momentum=0.0))

@@ -8,14 +8,14 @@ from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.models import build_model
 
 
-def lenet_distiller(num_teachers=2, temperature=4.0, alpha=0.0, seed=0):
+def lenet_distiller(num_teachers=2, temperature=4.0, alpha=0.0, seed=0, **kwargs):
     members = []
     for i in range(num_teachers):
         keras.utils.set_random_seed(100 + i)
         members.append(build_model("lenet5", 10))
     keras.utils.set_random_seed(seed)
     student = build_model("lenet5", 10)
-    return Distiller(student, TeacherEnsemble(members), temperature=temperature, alpha=alpha)
+    return Distiller(student, TeacherEnsemble(members), temperature=temperature, alpha=alpha, **kwargs)
 
 
 def mnist_like_batch(batch_size=8, seed=0, unlabelled=0, temperature=4.0):

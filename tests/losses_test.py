@@ -5,7 +5,10 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
 
+import keras
+
 from kd_tf.distill import losses
+from kd_tf.distill.ensemble import ensemble_logits
 from kd_tf.metrics import kl_divergence
 from tests import numpy_reference as ref
 
@@ -39,6 +42,53 @@ class KdLossTest(parameterized.TestCase):
             kd = tf.reduce_mean(losses.kd_cross_entropy(self.t, s, 1.0))
             kl = tf.reduce_mean(kl_divergence(self.t, s))
         np.testing.assert_allclose(tape.gradient(kd, s), tape.gradient(kl, s), rtol=1e-5, atol=1e-6)
+
+    @parameterized.parameters(1.0, 4.0)
+    def test_reverse_cross_entropy(self, tau):
+        expected = -(tau ** 2) * np.sum(ref.softmax(self.s / tau) * ref.tempered_log_softmax(self.t, tau), -1)
+        np.testing.assert_allclose(losses.reverse_cross_entropy(self.t, self.s, tau), expected, rtol=1e-5, atol=1e-5)
+
+    @parameterized.parameters(1.0, 4.0)
+    def test_kl_without_tau_squared(self, tau):
+        expected = ref.kl_rows(ref.tempered_log_softmax(self.t, tau), ref.tempered_log_softmax(self.s, tau))
+        np.testing.assert_allclose(losses.kl_teacher_student(self.t, self.s, tau), expected, rtol=1e-5, atol=1e-6)
+
+    def test_symmetric_kl(self):
+        lt, ls = ref.tempered_log_softmax(self.t, 2.0), ref.tempered_log_softmax(self.s, 2.0)
+        expected = 0.5 * (ref.kl_rows(lt, ls) + ref.kl_rows(ls, lt))
+        np.testing.assert_allclose(losses.symmetric_kl(self.t, self.s, 2.0), expected, rtol=1e-5, atol=1e-6)
+
+    def test_member_averaged_symmetric_kl(self):
+        members = np.random.default_rng(3).normal(size=(3, 16, 7)).astype(np.float32)
+        expected = np.mean([np.asarray(losses.symmetric_kl(m, self.s, 4.0)) for m in members], axis=0)
+        np.testing.assert_allclose(losses.member_averaged_symmetric_kl(members, self.s, 4.0), expected, rtol=1e-5)
+        # Not the same as the symmetric KL to the ensemble.
+        self.assertFalse(np.allclose(expected, losses.symmetric_kl(ensemble_logits(members), self.s, 4.0)))
+
+    def test_brier(self):
+        expected = np.mean((ref.softmax(self.t / 4.0) - ref.softmax(self.s / 4.0)) ** 2, -1)
+        np.testing.assert_allclose(losses.brier(self.t, self.s, 4.0), expected, rtol=1e-5, atol=1e-8)
+
+    def test_hard_labels(self):
+        seed = keras.random.SeedGenerator(0)
+        np.testing.assert_array_equal(losses.hard_labels(self.t, seed), np.argmax(self.t, -1))
+        logits = np.tile(np.log([[0.7, 0.2, 0.1]]), (20_000, 1)).astype(np.float32)
+        sampled = np.asarray(losses.hard_labels(logits, seed, sample=True))
+        np.testing.assert_allclose(np.bincount(sampled, minlength=3) / len(sampled), [0.7, 0.2, 0.1], atol=0.015)
+        confident = np.tile(np.array([[10.0, 0.0, 0.0, 0.0]], np.float32), (20_000, 1))
+        corrupted = np.asarray(losses.hard_labels(confident, seed, corruption=0.4))
+        # 40% replaced by a uniform class, a quarter of which is class 0 again: 30% differ.
+        self.assertAlmostEqual((corrupted != 0).mean(), 0.3, delta=0.015)
+        ce = losses.hard_label_cross_entropy(np.argmax(self.t, -1).astype(np.int32), self.s)
+        np.testing.assert_allclose(ce, -ref.log_softmax(self.s)[np.arange(16), np.argmax(self.t, -1)], rtol=1e-5)
+
+    def test_flag_choices_are_the_implemented_losses(self):
+        from kd_tf import choices
+
+        self.assertEqual(set(choices.LOSSES), set(losses.LOSSES))
+
+    def test_cvx_weight_anneals_from_hard_to_soft(self):
+        self.assertEqual([float(losses.annealed_weight(e, 5)) for e in range(5)], [0.0, 0.25, 0.5, 0.75, 1.0])
 
     def test_label_cross_entropy_masks_unlabelled_rows(self):
         labels = np.array([0, -1, 3, -1] * 4)

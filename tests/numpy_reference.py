@@ -127,3 +127,11 @@ def random_state_dict(shapes, seed=0):
             fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 4
             state[key] = rng.normal(0, 1 / np.sqrt(fan_in), shape)
     return {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in state.items()}
+
+
+def tempered_log_softmax(z, tau):
+    return log_softmax(np.asarray(z, np.float64) / tau)
+
+
+def kl_rows(log_p, log_q):
+    return np.sum(np.exp(log_p) * (log_p - log_q), -1)

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
 
-from kd_tf.train.optimizers import TorchSGD
+from kd_tf.train.optimizers import TorchAdam, TorchSGD
 from kd_tf.train.schedules import EpochCosineDecay
 
 
@@ -69,6 +69,27 @@ class TorchSGDTest(parameterized.TestCase):
     def test_nesterov_needs_momentum(self):
         with self.assertRaisesRegex(ValueError, "Nesterov"):
             TorchSGD(0.1, momentum=0.0, nesterov=True)
+
+
+class TorchAdamTest(absltest.TestCase):
+    def test_matches_pytorch_update(self):
+        rng = np.random.default_rng(0)
+        w0, target = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+
+        def grads_fn(w):
+            return (w - target) * (1.5 + np.sin(w))
+
+        var = tf.Variable(w0, dtype=tf.float64)
+        opt = TorchAdam(0.01, coupled_weight_decay=1e-3)
+        for _ in range(5):
+            opt.apply_gradients([(tf.constant(grads_fn(var.numpy())), var)])
+        w, m, v = w0.copy(), 0.0, 0.0  # torch.optim.Adam, by hand
+        for t in range(1, 6):
+            g = grads_fn(w) + 1e-3 * w
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g * g
+            w = w - 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        np.testing.assert_allclose(var.numpy(), w, rtol=1e-6, atol=1e-7)
 
 
 class EpochCosineDecayTest(absltest.TestCase):

@@ -14,7 +14,8 @@ import tensorflow as tf
 from keras import ops
 
 from kd_tf import metrics as kd_metrics
-from kd_tf.distill.losses import kd_cross_entropy, label_cross_entropy
+from kd_tf.distill import losses
+from kd_tf.distill.ensemble import ensemble_logits
 
 
 def _num_replicas():
@@ -30,7 +31,8 @@ class Distiller(keras.Model):
     """Trains `student` to match `teacher` (a frozen TeacherEnsemble).
 
     Loss = alpha * CE(student, true labels; labelled rows)
-           + (1 - alpha) * mean_rows L_KD(teacher, student; per-row tau).
+           + (1 - alpha) * mean_rows L(teacher, student; per-row tau),
+    L chosen by `loss` (kd_tf.distill.losses.LOSSES; fwd_ce is L_KD).
 
     Across replicas, each replica's loss is its share of the global mean
     (sum over its rows / global count), since Keras all-reduces gradients with
@@ -40,8 +42,21 @@ class Distiller(keras.Model):
     training harness, not an artifact.
     """
 
-    def __init__(self, student, teacher, temperature=4.0, alpha=0.0, **kwargs):
+    def __init__(self, student, teacher, temperature=4.0, alpha=0.0, loss="fwd_ce", hard_label="argmax",
+                 label_corruption=0.0, epochs=1, seed=0, **kwargs):
         super().__init__(**kwargs)
+        if loss not in losses.LOSSES:
+            raise ValueError(f"Unknown loss {loss!r}; choose one of {list(losses.LOSSES)}.")
+        if hard_label not in ("argmax", "sample"):
+            raise ValueError(f"hard_label must be argmax or sample, got {hard_label!r}.")
+        if not 0.0 <= label_corruption <= 1.0:
+            raise ValueError(f"label_corruption must lie in [0, 1], got {label_corruption}.")
+        self.loss_name, self.hard_label, self.label_corruption = loss, hard_label, float(label_corruption)
+        self.epochs = int(epochs)
+        # The epoch (set by kd_tf.train.callbacks.EpochVariable) anneals cvx; the
+        # seed draws sampled or corrupted hard labels. Both are checkpointed.
+        self.epoch = keras.Variable(0, dtype="int32", trainable=False, name="epoch")
+        self.seed_generator = keras.random.SeedGenerator(seed)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}.")
         if temperature <= 0:
@@ -70,15 +85,35 @@ class Distiller(keras.Model):
         # replica-aggregated results of these objects.
         return [self.loss_tracker, *self.generalisation, *self.fidelity]
 
-    def _loss(self, data, teacher_logits, student_logits):
+    def teacher_outputs(self, x):
+        """(ensemble logits, member logits or None): members only where the loss needs them."""
+        if self.loss_name == "avg_sym_kl":
+            members = self.teacher.member_logits(x)
+            return ensemble_logits(members), members
+        return self.teacher(x, training=False), None
+
+    def per_row_loss(self, teacher_logits, student_logits, temperature, member_logits=None):
+        if self.loss_name in losses.SOFT_LOSSES:
+            return losses.SOFT_LOSSES[self.loss_name](teacher_logits, student_logits, temperature)
+        if self.loss_name == "avg_sym_kl":
+            return losses.member_averaged_symmetric_kl(member_logits, student_logits, temperature)
+        labels = losses.hard_labels(teacher_logits, self.seed_generator, self.hard_label == "sample",
+                                    self.label_corruption)
+        hard = losses.hard_label_cross_entropy(labels, student_logits)
+        if self.loss_name == "hard":
+            return hard
+        weight = losses.annealed_weight(self.epoch, self.epochs)  # cvx
+        return weight * losses.kd_cross_entropy(teacher_logits, student_logits, temperature) + (1.0 - weight) * hard
+
+    def _loss(self, data, teacher_logits, student_logits, member_logits=None):
         """Returns (this replica's share of the global loss, global loss estimate)."""
         rows = ops.shape(student_logits)[0]
         global_rows = ops.cast(rows * _num_replicas(), "float32")
         temperature = data.get("temperature", self.temperature)
-        kd = ops.sum(kd_cross_entropy(teacher_logits, student_logits, temperature)) / global_rows
+        kd = ops.sum(self.per_row_loss(teacher_logits, student_logits, temperature, member_logits)) / global_rows
         loss = (1.0 - self.alpha) * kd
         if self.alpha > 0.0:
-            ce, mask = label_cross_entropy(data["label"], student_logits)
+            ce, mask = losses.label_cross_entropy(data["label"], student_logits)
             loss += self.alpha * ops.divide_no_nan(ops.sum(ce), _global_sum(ops.sum(mask)))
         return loss, loss * ops.cast(_num_replicas(), "float32")
 
@@ -95,10 +130,11 @@ class Distiller(keras.Model):
 
     def train_step(self, data):
         x = data["image"]
-        teacher_logits = ops.stop_gradient(self.teacher(x, training=False))
+        teacher_logits, member_logits = self.teacher_outputs(x)
+        teacher_logits = ops.stop_gradient(teacher_logits)
         with tf.GradientTape() as tape:
             student_logits = self.student(x, training=True)
-            loss, global_loss = self._loss(data, teacher_logits, student_logits)
+            loss, global_loss = self._loss(data, teacher_logits, student_logits, member_logits)
         variables = self.student.trainable_variables
         gradients = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
@@ -106,7 +142,7 @@ class Distiller(keras.Model):
 
     def test_step(self, data):
         x = data["image"]
-        teacher_logits = self.teacher(x, training=False)
+        teacher_logits, member_logits = self.teacher_outputs(x)
         student_logits = self.student(x, training=False)
-        _, global_loss = self._loss(data, teacher_logits, student_logits)
+        _, global_loss = self._loss(data, teacher_logits, student_logits, member_logits)
         return self._update_metrics(data, teacher_logits, student_logits, global_loss)

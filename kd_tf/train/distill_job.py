@@ -2,9 +2,11 @@
 absent), the Distiller under the chosen strategy, evaluation, and outputs in
 the run directory. Binaries only parse flags and call `run`."""
 
+import csv
 import dataclasses
 import json
 import os
+import shutil
 import time
 
 import keras
@@ -19,8 +21,8 @@ from kd_tf.distill.distiller import Distiller
 from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.errors import UserError
 from kd_tf.models import build_model
-from kd_tf.train import evaluation, export, teachers
-from kd_tf.train.logging import EpochProgress, TensorBoardScalars, write_text_summary
+from kd_tf.train import checkpoints, evaluation, export, initialisation, teachers
+from kd_tf.train.logging import EpochProgress, EpochVariable, TensorBoardScalars, write_text_summary
 from kd_tf.train.recipes import student_recipe, teacher_recipe
 from kd_tf.train.run_dir import RunDir, resolve_path
 from kd_tf.train.strategy import make_strategy
@@ -56,6 +58,15 @@ class DistillConfig:
     distill_splits: str | None = None  # data recycling: d0, d1 or d0,d1
     split_temperatures: str | None = None
     data_fraction: float | None = None
+    # Engine options.
+    loss: str = "fwd_ce"
+    hard_label: str = "argmax"
+    label_corruption: float = 0.0
+    optimizer: str = "sgd"
+    weight_decay: float | None = None  # default: the recipe's (1e-4)
+    teacher_offset: int = 0
+    init: str = "random"
+    init_lambda: float | None = None
 
     def run_name(self):
         splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
@@ -101,7 +112,8 @@ def build_inputs(config, dataset, replicas):
     if config.aug == "gan":
         generator = generators.load(generator_for(config))
         generators.check_matches(generator, dataset.properties.image_shape)
-    recipe = student_recipe(config.dataset, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
+    recipe = student_recipe(config.dataset, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                            weight_decay=config.weight_decay)
     spec = StreamSpec(config.aug, recipe.batch_size, config.seed, recipe.epochs,
                       Options(rotation_degrees=config.rotation_degrees, noise_prob=config.noise_prob),
                       generator, config.synth_ratio, config.synth_temperature, config.temperature)
@@ -151,11 +163,15 @@ def completed_results(output_dir):
 
 
 def run(config, output_dir, teacher_dir, flags_text=""):
-    """Runs a distillation; output_dir and teacher_dir are absolute paths.
-    Replaces whatever output_dir holds: callers check completed_results first."""
+    """Runs a distillation, or resumes it from output_dir's last checkpoint;
+    output_dir and teacher_dir are absolute paths. With config.overwrite, what
+    output_dir holds is replaced."""
     start = time.time()
     config = resolve(config)
-    run_dir = RunDir(output_dir).create()
+    run_dir = RunDir(output_dir)
+    if config.overwrite and os.path.isdir(output_dir):
+        shutil.rmtree(output_dir)
+    run_dir.create()
     with open(run_dir.flags, "w") as f:
         f.write(flags_text)
 
@@ -166,65 +182,112 @@ def run(config, output_dir, teacher_dir, flags_text=""):
     logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
 
     data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync)
-    manifest = teachers.ensure_ensemble(
-        teacher_dir, dataset, config.teacher_arch, config.num_teachers,
-        teacher_recipe(config.dataset), strategy, train_split="d0" if config.distill_splits else "all")
+    manifest, indices = select_teachers(config, dataset, teacher_dir, strategy)
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        teacher = TeacherEnsemble(teachers.load_members(teacher_dir, manifest, config.num_teachers))
+        members = teachers.load_members(teacher_dir, manifest, indices)
+        teacher = TeacherEnsemble(members)
         student = build_model(config.student_arch, props.num_classes, props.image_shape, **props.model_kwargs())
-        distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha)
-        optimizer, schedule = teachers.make_sgd(recipe, steps)
+        init = initialisation.initialise(
+            student, config.init, members[0],
+            os.path.join(teacher_dir, manifest["members"][indices[0]].get("init_weights") or ""),
+            config.init_lambda, dataset.train, props)
+        distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha,
+                              loss=config.loss, hard_label=config.hard_label,
+                              label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed)
+        optimizer, schedule = teachers.make_optimizer(recipe, steps, config.optimizer)
         distiller.compile(optimizer=optimizer, jit_compile=False)
+        optimizer.build(student.trainable_variables)  # so that a checkpoint restores its slots
 
-    train_data = distributed_stream(strategy, data, props, spec)
-    test_data = evaluation_dataset(dataset.test, 500, props)
-    write_text_summary(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
-    log_batch_grid(run_dir.tensorboard, data, props, spec)
-    logging.info("Distilling %d x %s into %s with --aug=%s, tau=%g, alpha=%g on %d rows: %d epochs of %d steps",
-                 config.num_teachers, config.teacher_arch, config.student_arch, config.aug,
-                 config.temperature, config.alpha, len(data), recipe.epochs, steps)
-    history = distiller.fit(
-        train_data, epochs=recipe.epochs, steps_per_epoch=steps, validation_data=test_data, verbose=0,
-        callbacks=[
-            TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value),
-            keras.callbacks.CSVLogger(run_dir.metrics_csv),
-            EpochProgress("student", recipe.epochs, SUMMARY_KEYS),
-        ],
-    )
+    checkpoint = checkpoints.RunCheckpoint(run_dir.checkpoints, distiller)
+    start_epoch = checkpoint.restore()
+    if start_epoch:
+        logging.info("Resuming %s after epoch %d of %d", output_dir, start_epoch, recipe.epochs)
+    else:
+        write_text_summary(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
+        write_hparams(run_dir.tensorboard, config, recipe)
+        log_batch_grid(run_dir.tensorboard, data, props, spec)
+    logging.info("Distilling %d x %s (members %s) into %s (init: %s) with --aug=%s, --loss=%s, tau=%g, alpha=%g "
+                 "on %d rows: %d epochs of %d steps", config.num_teachers, config.teacher_arch, indices,
+                 config.student_arch, init, config.aug, config.loss, config.temperature, config.alpha, len(data),
+                 recipe.epochs, steps)
+    if start_epoch < recipe.epochs:
+        guard = checkpoints.NonFiniteLossGuard()
+        distiller.fit(
+            distributed_stream(strategy, data, props, spec, start_epoch), epochs=recipe.epochs,
+            initial_epoch=start_epoch, steps_per_epoch=steps,
+            validation_data=evaluation_dataset(dataset.test, 500, props), verbose=0,
+            callbacks=[
+                EpochVariable(distiller.epoch), guard, checkpoints.SaveEachEpoch(checkpoint, guard),
+                TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value),
+                keras.callbacks.CSVLogger(run_dir.metrics_csv, append=start_epoch > 0),
+                EpochProgress("student", recipe.epochs, SUMMARY_KEYS),
+            ],
+        )
+        guard.raise_if_failed(checkpoint)
 
-    results = final_evaluation(dataset, teacher, student, run_dir)
-    results["online"] = {k: float(v[-1]) for k, v in history.history.items() if not k.startswith("val_")}
+    results = final_evaluation(dataset, teacher, student, run_dir, spec)
+    results["online"] = last_epoch_online_metrics(run_dir.metrics_csv)
     export.save_student(student, run_dir, props.image_shape)
     results["config"] = dataclasses.asdict(config)
     results["teacher_dir"] = teacher_dir
-    results["teacher_members"] = manifest["members"][:config.num_teachers]
+    results["teacher_members"] = [{"index": i, **manifest["members"][i]} for i in indices]
+    results["init"] = init
     results["wall_seconds"] = round(time.time() - start, 1)
     with open(run_dir.results_json, "w") as f:
         json.dump(results, f, indent=2)
     return results
 
 
-def final_evaluation(dataset, teacher, student, run_dir):
-    """Every model on clean test and train (eval mode); test predictions saved,
-    so that the reported numbers can be recomputed from them."""
-    results = {}
-    splits = [("test", dataset.test)]
-    if not dataset.properties.streaming:  # clean train of ImageNet: 1.28M images, left out
-        splits.append(("train", dataset.train))
-    for split_name, split in splits:
-        labels, teacher_logits = evaluation.predict(teacher, split, dataset.properties)
-        _, student_logits = evaluation.predict(student, split, dataset.properties)
-        results.setdefault("teacher", {})[split_name] = evaluation.generalisation(labels, teacher_logits)
-        results.setdefault("student", {})[split_name] = {
-            **evaluation.generalisation(labels, student_logits),
-            **evaluation.fidelity(teacher_logits, student_logits),
-        }
-        if split_name == "test":
-            np.savez_compressed(run_dir.predictions, labels=labels,
-                                teacher_logits=teacher_logits, student_logits=student_logits)
-    return results
+def select_teachers(config, dataset, teacher_dir, strategy):
+    """Trains what is missing and picks members offset .. offset+m-1. An
+    ensemble that can train grows to offset+m members; an imported one wraps."""
+    split = "d0" if config.distill_splits else "all"
+    existing = teachers.read_manifest(teacher_dir)
+    trainable = existing is None or existing.get("recipe") is not None
+    wanted = config.num_teachers + (config.teacher_offset if trainable else 0)
+    manifest = teachers.ensure_ensemble(teacher_dir, dataset, config.teacher_arch, wanted,
+                                        teacher_recipe(config.dataset), strategy, train_split=split)
+    return manifest, teachers.member_indices(manifest, config.num_teachers, config.teacher_offset)
+
+
+def last_epoch_online_metrics(metrics_csv):
+    """The train-mode metrics on the distillation batches of the last epoch
+    (from metrics.csv, so that they survive a resume)."""
+    with open(metrics_csv) as f:
+        rows = list(csv.DictReader(f))
+    return {k: float(v) for k, v in rows[-1].items() if k != "epoch" and not k.startswith("val_")}
+
+
+def write_hparams(log_dir, config, recipe):
+    """An HParams summary, so that sweeps compare in TensorBoard's HParams dashboard."""
+    from tensorboard.plugins.hparams import api as hp
+
+    writer = tf.summary.create_file_writer(f"{log_dir}/test")
+    with writer.as_default():
+        hp.hparams({
+            "temperature": config.temperature, "alpha": config.alpha, "aug": config.aug,
+            "num_teachers": config.num_teachers, "teacher_arch": config.teacher_arch,
+            "student_arch": config.student_arch, "loss": config.loss, "dataset": config.dataset,
+            "optimizer": config.optimizer, "epochs": recipe.epochs, "init": config.init, "seed": config.seed,
+        })
+    writer.close()
+
+
+def final_evaluation(dataset, teacher, student, run_dir, spec):
+    """Teacher and student on clean test, clean train and one pass of the run's
+    own policy over train (eval mode): rows in results.csv, test predictions
+    saved so that the reported numbers can be recomputed from them."""
+    rows, predictions = evaluation.evaluate(teacher, {"student": student}, dataset, spec)
+    labels, teacher_logits, students = predictions["test"]
+    np.savez_compressed(run_dir.predictions, labels=labels, teacher_logits=teacher_logits,
+                        student_logits=students["student"])
+    evaluation.write_rows(rows, os.path.join(run_dir.root, "results_rows.json"), run_dir.results_csv)
+    nested = {}
+    for row in rows:
+        nested.setdefault(row["model"], {})[row["split"]] = {k: v for k, v in row.items() if k not in ("model", "split")}
+    return {**nested, "rows": rows}
 
 
 def format_summary(results):
@@ -237,10 +300,13 @@ def format_summary(results):
     ]
     lines = ["", *("{:<26}{:>12}{:>10}{:>9}".format(*r) for r in rows), ""]
     train = results["student"].get("train")
+    augmented = {k[len("train_"):]: v for k, v in results["student"].items() if k.startswith("train_")}
     lines += [
         f"test agreement {s['agreement']:.2f}%   test KL(teacher||student) {s['kl']:.4f}",
         (f"train agreement {train['agreement']:.2f}% (clean, eval mode)   " if train else "")
-        + f"distillation-batch agreement {results['online']['agreement']:.2f}% (last epoch, train mode)",
+        + "".join(f"augmented train ({policy}) agreement {v['agreement']:.2f}% (eval mode)"
+                  for policy, v in augmented.items()),
+        f"distillation-batch agreement {results['online']['agreement']:.2f}% (last epoch, train mode)",
         f"wall time {results['wall_seconds']:.1f}s",
     ]
     return "\n".join(lines)

@@ -1,20 +1,22 @@
-"""Predictions over a split, and metrics of logits with kd_tf.metrics (the same
-code the Distiller reports with, so that final and per-epoch numbers agree)."""
+"""Every metric of REFERENCE.md section 2 on every split a study reports:
+clean test, clean train, and one augmented pass over train with a policy
+(all in eval mode). Metrics are kd_tf.metrics (the code the Distiller reports
+with), so final and per-epoch numbers agree. Results are rows, one per
+(model, split), written as JSON and CSV.
+"""
+
+import csv
+import dataclasses
+import json
+import os
 
 import numpy as np
+import tensorflow as tf
 
 from kd_tf import metrics as kd_metrics
-from kd_tf.data.pipeline import evaluation_dataset
-
-
-def predict(model, split, properties, batch_size=500):
-    """(labels, logits) of `model` in eval mode on the clean inputs of a split,
-    labels read from the same stream (streamed splits have no label array)."""
-    labels, logits = [], []
-    for batch in evaluation_dataset(split, batch_size, properties):
-        labels.append(batch["label"].numpy())
-        logits.append(np.asarray(model(batch["image"], training=False)))
-    return np.concatenate(labels), np.concatenate(logits)
+from kd_tf.data import distillation_set
+from kd_tf.data.pipeline import evaluation_dataset, stream
+from kd_tf.errors import UserError
 
 
 def _results(metric_objects, a, b):
@@ -31,3 +33,93 @@ def generalisation(labels, logits):
 
 def fidelity(teacher_logits, student_logits):
     return _results(kd_metrics.fidelity_metrics(), teacher_logits, student_logits)
+
+
+def predict(model, split, properties, batch_size=500):
+    """(labels, logits) of `model` in eval mode on the clean inputs of a split,
+    labels read from the same stream (streamed splits have no label array)."""
+    labels, (logits,) = predict_batches([model], evaluation_dataset(split, batch_size, properties))
+    return labels, logits
+
+
+def predict_batches(models, batches):
+    """(labels, [logits of each model]) over the same batches."""
+    labels, logits = [], [[] for _ in models]
+    for batch in batches:
+        labels.append(np.asarray(batch["label"]))
+        for out, model in zip(logits, models):
+            out.append(np.asarray(model(batch["image"], training=False)))
+    return np.concatenate(labels), [np.concatenate(x) for x in logits]
+
+
+def augmented_pass(dataset, spec):
+    """One pass over train with a policy's stream (epoch 0 of its seed), as eval inputs."""
+    one_epoch = dataclasses.replace(spec, epochs=1)
+    data = dataset.train if dataset.properties.streaming else distillation_set.from_split(dataset.train, 1.0)
+    return stream(data, dataset.properties, one_epoch)
+
+
+def evaluate(teacher, students, dataset, spec=None, reference=None, include_train=True):
+    """Rows {"model", "split", metrics...} for the teacher, each student
+    (name -> model) and the optional reference student, on clean test, clean
+    train and, with a spec, an augmented pass over train."""
+    splits = [("test", lambda: evaluation_dataset(dataset.test, 500, dataset.properties))]
+    if include_train and not dataset.properties.streaming:
+        splits.append(("train", lambda: evaluation_dataset(dataset.train, 500, dataset.properties)))
+    if spec is not None and dataset.properties.kind == "image":
+        splits.append((f"train_{spec.policy}", lambda: augmented_pass(dataset, spec)))
+    named = dict(students)
+    if reference is not None:
+        named["reference_student"] = reference
+    rows, predictions = [], {}
+    for split, batches in splits:
+        labels, logits = predict_batches([teacher, *named.values()], batches())
+        teacher_logits, by_name = logits[0], dict(zip(named, logits[1:]))
+        rows.append({"model": "teacher", "split": split, **generalisation(labels, teacher_logits)})
+        for name, student_logits in by_name.items():
+            row = {"model": name, "split": split, **generalisation(labels, student_logits),
+                   **fidelity(teacher_logits, student_logits)}
+            if reference is not None and name != "reference_student":
+                row["agreement_with_reference"] = fidelity(by_name["reference_student"], student_logits)["agreement"]
+            rows.append(row)
+        predictions[split] = (labels, teacher_logits, by_name)
+    return rows, predictions
+
+
+def write_rows(rows, json_path, csv_path):
+    with open(json_path, "w") as f:
+        json.dump(rows, f, indent=2)
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class SavedModelClassifier:
+    """A student SavedModel (serving_default: images -> logits) as a callable."""
+
+    def __init__(self, path):
+        self.loaded = tf.saved_model.load(path)
+        if "serving_default" not in self.loaded.signatures:
+            raise UserError(f"The SavedModel {path} has no serving_default signature.")
+        self.signature = self.loaded.signatures["serving_default"]
+        (self.input_name, _), = self.signature.structured_input_signature[1].items()
+
+    def __call__(self, x, training=False):
+        del training
+        outputs = self.signature(**{self.input_name: tf.cast(x, tf.float32)})
+        return outputs["logits"] if "logits" in outputs else next(iter(outputs.values()))
+
+
+def load_classifier(path):
+    """A .keras model or a SavedModel directory."""
+    if not os.path.exists(path):
+        raise UserError(f"{path} does not exist.")
+    if os.path.isdir(path):
+        return SavedModelClassifier(path)
+    import keras
+
+    import kd_tf.models  # noqa: F401  registers the architectures
+
+    return keras.saving.load_model(path, compile=False)

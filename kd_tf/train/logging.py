@@ -62,3 +62,14 @@ class EpochProgress(keras.callbacks.Callback):
         parts = [f"{k} {logs[k]:.4g}" for k in self.keys if k in logs]
         logging.info("%s epoch %d/%d  %s  (%.1fs)", self.label, epoch + 1, self.epochs,
                      "  ".join(parts), time.time() - self._start)
+
+
+class EpochVariable(keras.callbacks.Callback):
+    """Keeps a model variable equal to the current epoch (the cvx loss anneals with it)."""
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.variable.assign(epoch)

@@ -11,18 +11,32 @@ import keras
 from keras import ops
 
 
+class _CoupledDecay(keras.optimizers.Optimizer):
+    """PyTorch's weight decay: wd * w added to the gradient of every parameter."""
+
+    def __init__(self, learning_rate, coupled_weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.coupled_weight_decay = coupled_weight_decay
+
+    def _decayed_gradient(self, gradient, variable):
+        g = ops.cast(gradient, variable.dtype)
+        return g + self.coupled_weight_decay * variable if self.coupled_weight_decay else g
+
+    def get_config(self):
+        return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
+
+
 @keras.saving.register_keras_serializable(package="kd_tf")
-class TorchSGD(keras.optimizers.Optimizer):
+class TorchSGD(_CoupledDecay):
     def __init__(self, learning_rate=0.1, momentum=0.9, nesterov=False, coupled_weight_decay=0.0,
                  name="torch_sgd", **kwargs):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate, coupled_weight_decay, name=name, **kwargs)
         if momentum < 0:
             raise ValueError(f"momentum must be >= 0, got {momentum}.")
         if nesterov and momentum == 0:
             raise ValueError("Nesterov momentum requires momentum > 0.")
         self.momentum = momentum
         self.nesterov = nesterov
-        self.coupled_weight_decay = coupled_weight_decay
 
     def build(self, variables):
         if self.built:
@@ -32,9 +46,7 @@ class TorchSGD(keras.optimizers.Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype)
-        if self.coupled_weight_decay:
-            g = g + self.coupled_weight_decay * variable
+        g = self._decayed_gradient(gradient, variable)
         if self.momentum:
             buf = self.momentum_buffers[self._get_variable_index(variable)]
             self.assign(buf, self.momentum * buf + g)
@@ -42,5 +54,38 @@ class TorchSGD(keras.optimizers.Optimizer):
         self.assign_sub(variable, lr * g)
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
-                "coupled_weight_decay": self.coupled_weight_decay}
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+@keras.saving.register_keras_serializable(package="kd_tf")
+class TorchAdam(_CoupledDecay):
+    """Adam with PyTorch's semantics: weight decay coupled (wd * w added to the
+    gradient), epsilon added to the bias-corrected sqrt(v_hat). Keras's Adam
+    adds epsilon to the uncorrected sqrt(v) instead."""
+
+    def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8, coupled_weight_decay=0.0,
+                 name="torch_adam", **kwargs):
+        super().__init__(learning_rate, coupled_weight_decay, name=name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.first_moments = self.add_optimizer_variables(variables, "m")
+        self.second_moments = self.add_optimizer_variables(variables, "v")
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = self._decayed_gradient(gradient, variable)
+        index = self._get_variable_index(variable)
+        m, v = self.first_moments[index], self.second_moments[index]
+        t = ops.cast(self.iterations + 1, variable.dtype)
+        self.assign(m, self.beta_1 * m + (1.0 - self.beta_1) * g)
+        self.assign(v, self.beta_2 * v + (1.0 - self.beta_2) * ops.square(g))
+        m_hat = m / (1.0 - ops.power(self.beta_1, t))
+        v_hat = v / (1.0 - ops.power(self.beta_2, t))
+        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

@@ -44,8 +44,16 @@ class RunDir:
         return self._join("results.json")
 
     @property
+    def results_csv(self):
+        return self._join("results.csv")
+
+    @property
     def predictions(self):
         return self._join("test_predictions.npz")
+
+    @property
+    def checkpoints(self):
+        return self._join("checkpoints")
 
     @property
     def student_saved_model(self):

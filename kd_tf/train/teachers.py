@@ -25,7 +25,7 @@ from kd_tf.data.pipeline import StreamSpec, steps_per_epoch, supervised_dataset
 from kd_tf.models import build_model
 from kd_tf.train import evaluation
 from kd_tf.train.logging import EpochProgress
-from kd_tf.train.optimizers import TorchSGD
+from kd_tf.train.optimizers import TorchAdam, TorchSGD
 from kd_tf.train.recipes import Recipe
 from kd_tf.train.schedules import EpochCosineDecay
 
@@ -55,8 +55,11 @@ def _write_manifest(teacher_dir, manifest):
     os.replace(tmp, os.path.join(teacher_dir, MANIFEST))
 
 
-def make_sgd(recipe, steps):
+def make_optimizer(recipe, steps, kind="sgd"):
+    """The recipe's optimizer with PyTorch semantics and a per-epoch schedule."""
     schedule = EpochCosineDecay(recipe.lr, recipe.final_lr, recipe.epochs, steps, recipe.warmup_epochs)
+    if kind == "adam":
+        return TorchAdam(schedule, coupled_weight_decay=recipe.weight_decay), schedule
     optimizer = TorchSGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov,
                          coupled_weight_decay=recipe.weight_decay)
     return optimizer, schedule
@@ -73,7 +76,7 @@ def train_member(dataset, architecture, seed, recipe, strategy, init_weights_pat
                             **dataset.properties.model_kwargs())
         if init_weights_path:
             model.save_weights(init_weights_path)
-        optimizer, _ = make_sgd(recipe, steps)
+        optimizer, _ = make_optimizer(recipe, steps)
         model.compile(optimizer=optimizer,
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"], jit_compile=False)
@@ -153,13 +156,18 @@ def check_compatible(teacher_dir, manifest, dataset_name, properties, architectu
         )
 
 
-def load_members(teacher_dir, manifest, num_members):
-    if len(manifest["members"]) < num_members:
-        raise EnsembleMismatchError(
-            f"{teacher_dir} holds {len(manifest['members'])} members, {num_members} were asked for."
-        )
-    return [keras.saving.load_model(os.path.join(teacher_dir, m["file"]), compile=False)
-            for m in manifest["members"][:num_members]]
+def member_indices(manifest, num_members, offset=0):
+    """Members offset .. offset+m-1, wrapping around the directory's members, so
+    that trials can use disjoint teacher sets (--teacher_offset)."""
+    count = len(manifest["members"])
+    if count < num_members:
+        raise EnsembleMismatchError(f"The ensemble holds {count} members, {num_members} were asked for.")
+    return [(offset + i) % count for i in range(num_members)]
+
+
+def load_members(teacher_dir, manifest, indices):
+    return [keras.saving.load_model(os.path.join(teacher_dir, manifest["members"][i]["file"]), compile=False)
+            for i in indices]
 
 
 def add_imported_member(teacher_dir, model, architecture, dataset_name, source, save):

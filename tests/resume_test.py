@@ -1,0 +1,83 @@
+"""Runs survive interruption: a distillation killed with SIGKILL after some
+epochs, then rerun with the same command, ends with the same student and
+metrics as an uninterrupted run with the same seed. A non-finite loss stops
+the run with a message and keeps the last good checkpoint."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import keras
+import numpy as np
+from absl.testing import absltest
+
+import kd_tf.models  # noqa: F401  registers the architectures
+from tests import binaries
+
+DETERMINISTIC = {"TF_DETERMINISTIC_OPS": "1"}
+
+
+class ResumeTest(absltest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = absltest.get_default_test_tmpdir()
+        cls.teacher_dir = os.path.join(cls.root, "teachers")
+        proc, _ = binaries.run("train_teachers", "--num_teachers=1", "--epochs=3", "--train_size=400",
+                               f"--teacher_dir={cls.teacher_dir}")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+
+    def flags(self, output_dir):
+        return ["--aug=mixup", "--num_teachers=1", "--epochs=8", "--batch_size=32", f"--teacher_dir={self.teacher_dir}",
+                f"--output_dir={output_dir}"]
+
+    def test_killed_and_resumed_equals_uninterrupted(self):
+        straight = os.path.join(self.root, "straight")
+        proc, _ = binaries.run("distill", *self.flags(straight), env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+
+        resumed = os.path.join(self.root, "resumed")
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
+        victim = subprocess.Popen(binaries.command("distill") + self.flags(resumed), cwd=binaries.REPO_ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        marker = os.path.join(resumed, "checkpoints", "ckpt-2.index")
+        deadline = time.time() + 300
+        while not os.path.exists(marker) and victim.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        self.assertTrue(os.path.exists(marker), "the run never reached its second checkpoint")
+        self.assertFalse(os.path.exists(os.path.join(resumed, "results.json")), "the run finished before the kill")
+
+        proc, _ = binaries.run("distill", *self.flags(resumed), env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertIn("Resuming", proc.stderr)
+
+        a = keras.saving.load_model(os.path.join(straight, "student.keras"))
+        b = keras.saving.load_model(os.path.join(resumed, "student.keras"))
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
+        with open(os.path.join(straight, "results.json")) as f:
+            ra = json.load(f)
+        with open(os.path.join(resumed, "results.json")) as f:
+            rb = json.load(f)
+        for model in ("teacher", "student"):
+            for split, metrics in ra[model].items():
+                for name, value in metrics.items():
+                    self.assertAlmostEqual(rb[model][split][name], value, places=3, msg=f"{model} {split} {name}")
+        with open(os.path.join(resumed, "metrics.csv")) as f:
+            self.assertLen(f.read().strip().splitlines(), 1 + 8)  # header and one row per epoch
+
+    def test_non_finite_loss_stops_with_a_message(self):
+        output = os.path.join(self.root, "diverged")
+        proc, _ = binaries.run("distill", "--aug=baseline", "--num_teachers=1", "--epochs=3", "--lr=1e12",
+                               f"--teacher_dir={self.teacher_dir}", f"--output_dir={output}")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("non-finite at epoch 1, step", proc.stderr)
+        self.assertIn("last good checkpoint (none yet)", proc.stderr)
+        self.assertFalse(os.path.exists(os.path.join(output, "results.json")))
+
+
+if __name__ == "__main__":
+    absltest.main()

@@ -63,6 +63,8 @@ flags.DEFINE_integer("teacher_offset", 0, "Use members offset .. offset+m-1 of -
                      "take disjoint teacher sets.", lower_bound=0)
 flags.DEFINE_enum("init", "random", choices.INIT_MODES,
                   "Student initialisation: random, interpolate (--init_lambda), or the teacher's initial weights.")
+flags.DEFINE_integer("checkpoint_every_steps", 0, "Also checkpoint every N steps within epochs (long epochs); "
+                     "0: after every epoch only.", lower_bound=0)
 flags.DEFINE_float("init_lambda", None, "interpolate: lambda * teacher + (1 - lambda) * random.",
                    lower_bound=0.0, upper_bound=1.0)
 

@@ -19,6 +19,16 @@ from tests import binaries
 DETERMINISTIC = {"TF_DETERMINISTIC_OPS": "1"}
 
 
+def _recorded(run_dir, step):
+    """Whether the checkpoint manager has recorded the checkpoint of `step`
+    (its files alone may still be half-written)."""
+    try:
+        with open(os.path.join(run_dir, "checkpoints", "checkpoint")) as f:
+            return f'ckpt-{step}"' in f.read()
+    except FileNotFoundError:
+        return False
+
+
 class ResumeTest(absltest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -41,13 +51,12 @@ class ResumeTest(absltest.TestCase):
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
         victim = subprocess.Popen(binaries.command("distill") + self.flags(resumed), cwd=binaries.REPO_ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        marker = os.path.join(resumed, "checkpoints", "ckpt-2.index")
         deadline = time.time() + 300
-        while not os.path.exists(marker) and victim.poll() is None and time.time() < deadline:
+        while not _recorded(resumed, 250) and victim.poll() is None and time.time() < deadline:
             time.sleep(0.05)
         victim.send_signal(signal.SIGKILL)
         victim.wait()
-        self.assertTrue(os.path.exists(marker), "the run never reached its second checkpoint")
+        self.assertTrue(_recorded(resumed, 250), "the run never reached its second checkpoint (step 250)")
         self.assertFalse(os.path.exists(os.path.join(resumed, "results.json")), "the run finished before the kill")
 
         proc, _ = binaries.run("distill", *self.flags(resumed), env=DETERMINISTIC)
@@ -68,6 +77,31 @@ class ResumeTest(absltest.TestCase):
                     self.assertAlmostEqual(rb[model][split][name], value, places=3, msg=f"{model} {split} {name}")
         with open(os.path.join(resumed, "metrics.csv")) as f:
             self.assertLen(f.read().strip().splitlines(), 1 + 8)  # header and one row per epoch
+
+    def test_killed_mid_epoch_and_resumed_equals_uninterrupted(self):
+        straight = os.path.join(self.root, "straight_steps")
+        flags = ["--checkpoint_every_steps=30"]
+        proc, _ = binaries.run("distill", *self.flags(straight), *flags, env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        resumed = os.path.join(self.root, "resumed_steps")
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
+        victim = subprocess.Popen(binaries.command("distill") + self.flags(resumed) + flags, cwd=binaries.REPO_ROOT,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300  # 125 steps per epoch: step 150 is epoch 2, step 25
+        while not _recorded(resumed, 150) and victim.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        self.assertFalse(os.path.exists(os.path.join(resumed, "results.json")), "the run finished before the kill")
+        proc, _ = binaries.run("distill", *self.flags(resumed), *flags, env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertRegex(proc.stderr, r"Resuming .* at epoch 2, step (2[5-9]|[3-9]\d|1[01]\d) of 125")
+        a = keras.saving.load_model(os.path.join(straight, "student.keras"))
+        b = keras.saving.load_model(os.path.join(resumed, "student.keras"))
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
+        with open(os.path.join(resumed, "metrics.csv")) as f:
+            self.assertLen(f.read().strip().splitlines(), 1 + 8)
 
     def test_non_finite_loss_stops_with_a_message(self):
         output = os.path.join(self.root, "diverged")

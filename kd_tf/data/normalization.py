@@ -15,3 +15,8 @@ def to_model_range(images_unit):
 
 def normalize(images_uint8):
     return to_model_range(unit_interval(images_uint8))
+
+
+def to_unit_interval(images_model_range):
+    """[-1, 1] -> [0, 1]; plain arithmetic, so numpy arrays work too."""
+    return (images_model_range + 1.0) / 2.0

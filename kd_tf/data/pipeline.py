@@ -118,21 +118,23 @@ def batch_stage(batch, spec, properties, layout, epoch, step):
     return batch
 
 
-def stream(data, properties, spec, start_epoch=0, input_context=None):
+def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps=0):
     """The per-replica batch stream of one input pipeline.
 
     Without an input context (one device, or Keras distributing it) the batches
     are global. With one (strategy.distribute_datasets_from_function), each
     pipeline reads a disjoint shard of every epoch's permutation and yields
-    per-replica batches. `data` is a DistillationSet, or a streamed split."""
+    per-replica batches. `data` is a DistillationSet, or a streamed split.
+    skip_steps: global steps of start_epoch already done (a mid-epoch resume)."""
     check_policy(spec.policy, properties)
+    layout = Layout.of(spec, input_context)
+    skip_batches = skip_steps * layout.replicas // layout.pipelines  # this pipeline's batches per step
     if properties.streaming:
         from kd_tf.data import imagenet
 
-        return imagenet.stream(data, properties, spec, start_epoch, input_context)
+        return imagenet.stream(data, properties, spec, start_epoch, input_context).skip(skip_batches)
     if not isinstance(data, DistillationSet):
         raise TypeError("stream() takes a DistillationSet (see kd_tf.data.distillation_set).")
-    layout = Layout.of(spec, input_context)
     steps = steps_per_epoch(len(data), spec, layout.replicas)
     batches_per_epoch = steps * layout.replicas // layout.pipelines  # replicas this pipeline feeds, per step
     real, pipelines, pipeline = layout.real, layout.pipelines, layout.pipeline
@@ -162,13 +164,13 @@ def stream(data, properties, spec, start_epoch=0, input_context=None):
 
     ds = tf.data.Dataset.range(start_epoch, spec.epochs).flat_map(epoch_batches)
     ds = ds.apply(tf.data.experimental.assert_cardinality((spec.epochs - start_epoch) * batches_per_epoch))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
 
 
-def distributed_stream(strategy, data, properties, spec, start_epoch=0):
+def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_steps=0):
     """The stream as the strategy's per-replica input (static per-replica shapes)."""
     return strategy.distribute_datasets_from_function(
-        lambda context: stream(data, properties, spec, start_epoch, context))
+        lambda context: stream(data, properties, spec, start_epoch, context, skip_steps))
 
 
 def supervised_dataset(split, properties, batch_size, seed, epochs):

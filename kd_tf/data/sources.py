@@ -121,7 +121,12 @@ def prepare_command(name, data_dir):
 def prepared_builder(name, data_dir=None):
     """The TFDS builder of a prepared dataset; fails fast (TFDS never downloads here)."""
     import tensorflow_datasets as tfds  # Only needed off the embedded path.
+    from tensorflow_datasets.core.utils import gcs_utils
 
+    # Offline, each look-up of TFDS's cloud bucket can stall for about a minute.
+    # 4.9.10 keeps the bucket off by default; say so explicitly, so that an
+    # upgrade that flips the default cannot make a missing dataset hang.
+    gcs_utils._is_gcs_disabled = True
     builder = tfds.builder(name, data_dir=data_dir)
     try:
         builder.as_dataset(split="train")

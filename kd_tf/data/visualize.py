@@ -5,6 +5,8 @@ label (noise, out-of-domain), red for synthetic (GAN) rows."""
 import numpy as np
 import tensorflow as tf
 
+from kd_tf.data.normalization import to_unit_interval
+
 REAL, UNLABELLED, SYNTHETIC = 0, 1, 2
 COLOURS = {REAL: (40, 180, 60), UNLABELLED: (240, 150, 20), SYNTHETIC: (220, 30, 30)}
 
@@ -21,7 +23,7 @@ def grid(images, kinds, columns=16, border=2):
     """images float [-1, 1] [n, h, w, c] -> uint8 RGB grid [H, W, 3]."""
     images = np.asarray(images)
     n, h, w, c = images.shape
-    pixels = np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    pixels = np.clip(np.round(to_unit_interval(images) * 255.0), 0, 255).astype(np.uint8)
     if c == 1:
         pixels = np.repeat(pixels, 3, axis=-1)
     rows = -(-n // columns)

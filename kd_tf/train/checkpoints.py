@@ -20,14 +20,17 @@ class RunCheckpoint:
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=2)
 
     def restore(self):
-        """Returns the number of completed epochs restored (0: a fresh run)."""
+        """Returns the global step restored (0: a fresh run); checkpoints are
+        numbered by the optimizer's step."""
         if not self.manager.latest_checkpoint:
             return 0
         self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
         return int(self.manager.latest_checkpoint.rsplit("-", 1)[1])
 
-    def save(self, completed_epochs):
-        self.manager.save(checkpoint_number=completed_epochs)
+    def save(self, step):
+        if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(f"-{step}"):
+            return
+        self.manager.save(checkpoint_number=step)
 
 
 class NonFiniteLossGuard(keras.callbacks.Callback):
@@ -55,11 +58,20 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
                             f"last good checkpoint ({kept}) is kept. Lower --lr, or check the inputs.")
 
 
-class SaveEachEpoch(keras.callbacks.Callback):
-    def __init__(self, checkpoint, guard):
+class SaveCheckpoints(keras.callbacks.Callback):
+    """After every epoch, and every `every_steps` steps within epochs (0: never)."""
+
+    def __init__(self, checkpoint, guard, every_steps=0):
         super().__init__()
-        self.checkpoint, self.guard = checkpoint, guard
+        self.checkpoint, self.guard, self.every_steps = checkpoint, guard, every_steps
+
+    def _step(self):
+        return int(self.model.optimizer.iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_steps and self.guard.failure is None and self._step() % self.every_steps == 0:
+            self.checkpoint.save(self._step())
 
     def on_epoch_end(self, epoch, logs=None):
         if self.guard.failure is None:
-            self.checkpoint.save(epoch + 1)
+            self.checkpoint.save(self._step())

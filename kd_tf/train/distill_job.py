@@ -67,6 +67,7 @@ class DistillConfig:
     teacher_offset: int = 0
     init: str = "random"
     init_lambda: float | None = None
+    checkpoint_every_steps: int = 0  # 0: checkpoints after every epoch only
 
     def run_name(self):
         splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
@@ -201,9 +202,11 @@ def run(config, output_dir, teacher_dir, flags_text=""):
         optimizer.build(student.trainable_variables)  # so that a checkpoint restores its slots
 
     checkpoint = checkpoints.RunCheckpoint(run_dir.checkpoints, distiller)
-    start_epoch = checkpoint.restore()
-    if start_epoch:
-        logging.info("Resuming %s after epoch %d of %d", output_dir, start_epoch, recipe.epochs)
+    start_step = checkpoint.restore()
+    start_epoch, step_in_epoch = divmod(start_step, steps)
+    if start_step:
+        logging.info("Resuming %s at epoch %d, step %d of %d (global step %d)", output_dir, start_epoch + 1,
+                     step_in_epoch, steps, start_step)
     else:
         write_text_summary(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
         write_hparams(run_dir.tensorboard, config, recipe)
@@ -212,20 +215,27 @@ def run(config, output_dir, teacher_dir, flags_text=""):
                  "on %d rows: %d epochs of %d steps", config.num_teachers, config.teacher_arch, indices,
                  config.student_arch, init, config.aug, config.loss, config.temperature, config.alpha, len(data),
                  recipe.epochs, steps)
-    if start_epoch < recipe.epochs:
-        guard = checkpoints.NonFiniteLossGuard()
+    guard = checkpoints.NonFiniteLossGuard()
+    test_data = evaluation_dataset(dataset.test, 500, props)
+
+    def fit(first_epoch, last_epoch, steps_per_epoch, skip_steps=0):
         distiller.fit(
-            distributed_stream(strategy, data, props, spec, start_epoch), epochs=recipe.epochs,
-            initial_epoch=start_epoch, steps_per_epoch=steps,
-            validation_data=evaluation_dataset(dataset.test, 500, props), verbose=0,
+            distributed_stream(strategy, data, props, spec, first_epoch, skip_steps), epochs=last_epoch,
+            initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch, validation_data=test_data, verbose=0,
             callbacks=[
-                EpochVariable(distiller.epoch), guard, checkpoints.SaveEachEpoch(checkpoint, guard),
+                EpochVariable(distiller.epoch), guard,
+                checkpoints.SaveCheckpoints(checkpoint, guard, config.checkpoint_every_steps),
                 TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value),
-                keras.callbacks.CSVLogger(run_dir.metrics_csv, append=start_epoch > 0),
+                keras.callbacks.CSVLogger(run_dir.metrics_csv, append=start_step > 0 or first_epoch > 0),
                 EpochProgress("student", recipe.epochs, SUMMARY_KEYS),
-            ],
-        )
+            ])
         guard.raise_if_failed(checkpoint)
+
+    if step_in_epoch:  # a mid-epoch resume: finish that epoch from its next batch first
+        fit(start_epoch, start_epoch + 1, steps - step_in_epoch, skip_steps=step_in_epoch)
+        start_epoch += 1
+    if start_epoch < recipe.epochs:
+        fit(start_epoch, recipe.epochs, steps)
 
     results = final_evaluation(dataset, teacher, student, run_dir, spec)
     results["online"] = last_epoch_online_metrics(run_dir.metrics_csv)

@@ -19,6 +19,7 @@ from absl import logging
 
 from kd_tf.data import sources, visualize
 from kd_tf.data.gan_input import real_stream
+from kd_tf.data.normalization import normalize
 from kd_tf.errors import UserError
 from kd_tf.gan import inception, scores
 from kd_tf.gan.model import SNGAN
@@ -166,7 +167,7 @@ def run(config, output_dir):
     step = int(gan.g_optimizer.iterations.numpy())
     with open(os.path.join(output_dir, "config.json"), "w") as f:
         json.dump(dataclasses.asdict(config), f, indent=2)
-    evaluator = Evaluator(config, dataset.test.images.astype(np.float32) / 127.5 - 1.0)
+    evaluator = Evaluator(config, np.asarray(normalize(dataset.test.images)))
     monitor = GanMonitor(gan, manager, os.path.join(output_dir, "tensorboard"), config, evaluator)
     if step < config.gen_steps:
         logging.info("Training SN-GAN on %s from generator step %d to %d", config.dataset, step, config.gen_steps)

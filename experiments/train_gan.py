@@ -29,7 +29,9 @@ flags.DEFINE_integer("gen_width", None, "Generator width k (default 256; 32 on m
 flags.DEFINE_integer("disc_width", None, "Discriminator width (default 128; 32 on mnist5k).", lower_bound=1)
 flags.DEFINE_integer("checkpoint_every", None, "Generator steps between checkpoints, samples and logs "
                      "(default 1,000; 200 on mnist5k).", lower_bound=1)
-flags.DEFINE_integer("fid_samples", 5000, "Samples for FID and IS at the end.", lower_bound=10)
+flags.DEFINE_integer("fid_samples", 5000, "Samples for FID and IS.", lower_bound=10)
+flags.DEFINE_integer("fid_every", 0, "Also compute FID and IS every N generator steps (a multiple of "
+                     "--checkpoint_every); 0: at the end only.", lower_bound=0)
 flags.DEFINE_enum("fid_features", "pool", ["pool", "logits"],
                   "FID on Inception pool3 features (standard) or 1,000-way logits (the reference's).")
 flags.DEFINE_string("inception_weights", None, "Keras InceptionV3 weights (.h5); without them and offline, FID "

@@ -110,8 +110,10 @@ class JobTest(absltest.TestCase):
         self.assertFalse(np.allclose(saved, np.asarray(from_keras(tf.ones((1, 16))))))  # training went on
 
     def test_steps_must_fit_checkpoints(self):
-        with self.assertRaisesRegex(Exception, "multiple of --checkpoint_every"):
+        with self.assertRaisesRegex(Exception, "--gen_steps=3 must be a multiple of --checkpoint_every"):
             gan_job.run(gan_job.GanConfig(gen_steps=3, **self.CONFIG), self.create_tempdir().full_path)
+        with self.assertRaisesRegex(Exception, "--fid_every=3 must be a multiple of --checkpoint_every"):
+            gan_job.run(gan_job.GanConfig(gen_steps=4, fid_every=3, **self.CONFIG), self.create_tempdir().full_path)
 
 
 class InceptionTest(absltest.TestCase):

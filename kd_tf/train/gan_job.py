@@ -45,6 +45,7 @@ class GanConfig:
     disc_width: int | None = None  # default 128 (32 on mnist5k)
     checkpoint_every: int | None = None  # generator steps; default 1,000 (200 on mnist5k)
     fid_samples: int = 5000
+    fid_every: int = 0  # generator steps between FID/IS evaluations; 0: at the end only
     fid_features: str = "pool"  # or "logits", as the reference computed it
     inception_weights: str | None = None
     seed: int = 0
@@ -128,7 +129,9 @@ class GanMonitor(keras.callbacks.Callback):
         self.manager.save(checkpoint_number=step)
         samples = np.asarray(self.gan.sample(self.fixed_z))
         grid = visualize.grid(samples, np.full(len(samples), visualize.SYNTHETIC), columns=8)
-        extra = self.evaluator(self.gan.generator) if step == self.config.gen_steps else {}
+        every = self.config.fid_every
+        due = step == self.config.gen_steps or (every and step % every == 0)
+        extra = self.evaluator(self.gan.generator) if due else {}
         self.last = {**(logs or {}), **extra}
         with self.writer.as_default():
             for name, value in self.last.items():
@@ -147,6 +150,9 @@ def run(config, output_dir):
     config = config.resolved()
     if config.gen_steps % config.checkpoint_every:
         raise UserError(f"--gen_steps={config.gen_steps} must be a multiple of --checkpoint_every="
+                        f"{config.checkpoint_every}.")
+    if config.fid_every and config.fid_every % config.checkpoint_every:
+        raise UserError(f"--fid_every={config.fid_every} must be a multiple of --checkpoint_every="
                         f"{config.checkpoint_every}.")
     if config.fid_features not in ("pool", "logits"):
         raise UserError("--fid_features takes pool or logits.")

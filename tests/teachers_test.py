@@ -1,0 +1,54 @@
+"""Teacher ensembles: compatibility checks that fail fast, member selection
+with offsets, and the recycling split recorded in the manifest."""
+
+import dataclasses
+
+from absl.testing import absltest
+
+from kd_tf.data import sources
+from kd_tf.train import teachers
+
+MNIST = sources.PROPERTIES["mnist5k"]
+MANIFEST = {"architecture": "lenet5", "dataset": "mnist5k", "num_classes": 10, "input_shape": [28, 28, 1],
+            "train_split": "all", "recipe": {}, "members": [{"file": f"member_{i}.keras"} for i in range(5)]}
+
+
+class CompatibilityTest(absltest.TestCase):
+    def test_a_fitting_ensemble_passes(self):
+        teachers.check_compatible("/t", MANIFEST, "mnist5k", MNIST, "lenet5")
+
+    def test_wrong_class_count(self):
+        with self.assertRaisesRegex(teachers.EnsembleMismatchError, "/t .*predicts 10 classes, cifar100 has 100"):
+            teachers.check_compatible("/t", MANIFEST, "cifar100", dataclasses.replace(MNIST, num_classes=100))
+
+    def test_wrong_input_shape(self):
+        props = sources.PROPERTIES["cifar10"]
+        with self.assertRaisesRegex(teachers.EnsembleMismatchError, r"input shape is \(28, 28, 1\), cifar10 images are "
+                                    r"\(32, 32, 3\)"):
+            teachers.check_compatible("/t", MANIFEST, "cifar10", props)
+
+    def test_wrong_architecture(self):
+        with self.assertRaisesRegex(teachers.EnsembleMismatchError, "architecture is lenet5, not preresnet20"):
+            teachers.check_compatible("/t", MANIFEST, "mnist5k", MNIST, "preresnet20")
+
+    def test_teachers_of_another_recycling_split_are_refused(self):
+        tmp = self.create_tempdir().full_path
+        teachers._write_manifest(tmp, MANIFEST)
+        dataset = sources.Dataset("mnist5k", None, None, MNIST)
+        with self.assertRaisesRegex(teachers.EnsembleMismatchError, "learnt from the 'all' part .* trained on 'd0'"):
+            teachers.ensure_ensemble(tmp, dataset, "lenet5", 1, None, None, train_split="d0")
+
+
+class MemberSelectionTest(absltest.TestCase):
+    def test_offsets_select_disjoint_sets_and_wrap(self):
+        self.assertEqual(teachers.member_indices(MANIFEST, 2, 0), [0, 1])
+        self.assertEqual(teachers.member_indices(MANIFEST, 2, 2), [2, 3])
+        self.assertEqual(teachers.member_indices(MANIFEST, 3, 4), [4, 0, 1])
+
+    def test_fewer_members_than_asked(self):
+        with self.assertRaisesRegex(teachers.EnsembleMismatchError, "holds 5 members, 6 were asked for"):
+            teachers.member_indices(MANIFEST, 6)
+
+
+if __name__ == "__main__":
+    absltest.main()

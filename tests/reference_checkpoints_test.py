@@ -149,6 +149,11 @@ class BinariesTest(absltest.TestCase):
                     f"--output_dir={tmp}/run")
         self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
         self.assertIn("test agreement", proc.stdout)
+        # Imported members have no initial weights to start a student from.
+        proc = _run("distill", "--num_teachers=1", "--epochs=1", "--init=teacher_init",
+                    f"--teacher_dir={teacher_dir}", f"--output_dir={tmp}/init")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("imported teachers have none", proc.stderr)
         # An imported ensemble cannot train more members: a clear error, no training.
         proc = _run("distill", "--num_teachers=3", "--epochs=1", f"--teacher_dir={teacher_dir}",
                     f"--output_dir={tmp}/run3")

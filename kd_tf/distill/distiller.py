@@ -53,7 +53,7 @@ class Distiller(keras.Model):
             raise ValueError(f"label_corruption must lie in [0, 1], got {label_corruption}.")
         self.loss_name, self.hard_label, self.label_corruption = loss, hard_label, float(label_corruption)
         self.epochs = int(epochs)
-        # The epoch (set by kd_tf.train.callbacks.EpochVariable) anneals cvx; the
+        # The epoch (set by kd_tf.train.logging.EpochVariable) anneals cvx; the
         # seed draws sampled or corrupted hard labels. Both are checkpointed.
         self.epoch = keras.Variable(0, dtype="int32", trainable=False, name="epoch")
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -70,7 +70,8 @@ class Distiller(keras.Model):
         self.fidelity = kd_metrics.fidelity_metrics()
 
     def build(self, input_shape=None):
-        # The student and the teacher arrive built; the Distiller owns no weights.
+        # The student and the teacher arrive built; the Distiller's own state
+        # (the epoch, the RNG) is created in __init__.
         self.built = True
 
     def call(self, x, training=False):

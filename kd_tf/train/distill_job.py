@@ -190,9 +190,9 @@ def run(config, output_dir, teacher_dir, flags_text=""):
         members = teachers.load_members(teacher_dir, manifest, indices)
         teacher = TeacherEnsemble(members)
         student = build_model(config.student_arch, props.num_classes, props.image_shape, **props.model_kwargs())
+        init_weights = manifest["members"][indices[0]].get("init_weights")  # imported members have none
         init = initialisation.initialise(
-            student, config.init, members[0],
-            os.path.join(teacher_dir, manifest["members"][indices[0]].get("init_weights") or ""),
+            student, config.init, members[0], os.path.join(teacher_dir, init_weights) if init_weights else None,
             config.init_lambda, dataset.train, props)
         distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha,
                               loss=config.loss, hard_label=config.hard_label,

@@ -26,7 +26,8 @@ flags.DEFINE_float("lr", None, "Initial learning rate, cosine to 0 (default 0.1)
 flags.DEFINE_integer("train_size", None,
                      "Train each member on a class-balanced subset of this size (default: all; 1000 on mnist5k).",
                      lower_bound=1)
-flags.DEFINE_integer("seed", 0, "Seed of member 0; member i uses seed + i.")
+flags.DEFINE_integer("seed", 0, "Seed of member 0 of a new ensemble; member i has seed + i "
+                     "(an existing ensemble keeps its own).")
 flags.DEFINE_enum("train_split", "all", choices.TEACHER_SPLITS,
                   "Learn from the whole train split, or a data-recycling half (d0 as in the study).")
 flags.DEFINE_enum("strategy", "auto", choices.STRATEGIES, "tf.distribute strategy.")

@@ -205,6 +205,10 @@ class DistillEndToEndTest(absltest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
         self.assertIn("member 1 (seed 8)", proc.stdout)
         self.assertTrue(os.path.exists(os.path.join(teacher_dir, "member_1.keras")))
+        # A member added later, by a caller with another seed, continues the ensemble's seeds.
+        proc, _ = _run("train_teachers", "--num_teachers=3", "--seed=0", f"--teacher_dir={teacher_dir}")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertIn("member 2 (seed 9)", proc.stdout)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ class StepTest(absltest.TestCase):
         gan.discriminator_step(tf.random.uniform((8, 28, 28, 1), -1, 1))
         for before, after in zip(g, gan.generator.trainable_variables):
             np.testing.assert_array_equal(before, np.array(after))
-        self.assertTrue(any(not np.array_equal(b, np.array(a)) for b, a in zip(d, gan.discriminator.trainable_variables)))
+        after = gan.discriminator.trainable_variables
+        self.assertTrue(any(not np.array_equal(b, np.array(a)) for b, a in zip(d, after)))
 
     def test_generator_step_leaves_the_discriminator_untouched(self):
         gan = tiny_gan()

@@ -70,7 +70,8 @@ class PipelineTest(absltest.TestCase):
         base = _batches(self.stream("baseline", epochs=1), 2)
         mixed = _batches(self.stream("mixup", epochs=1), 2)
         for step, (b, m) in enumerate(zip(base, mixed)):
-            expected, _, partner = batch_ops.mixup(tf.constant(b["image"]), pipeline._key(0, pipeline._BATCH, 0, 0, step))
+            key = pipeline._key(0, pipeline._BATCH, 0, 0, step)  # (seed, stream, epoch, pipeline, batch)
+            expected, _, partner = batch_ops.mixup(tf.constant(b["image"]), key)
             np.testing.assert_allclose(m["image"], expected, atol=1e-5)
             np.testing.assert_array_equal(m["label"], b["label"])  # labels are not mixed
             self.assertFalse(np.allclose(m["image"], b["image"]))

@@ -134,8 +134,9 @@ def prepared_builder(name, data_dir=None):
         where = data_dir or "the default TFDS folder (~/tensorflow_datasets)"
         manual = ""
         if name == "imagenet2012":
+            manual_dir = os.path.join(data_dir or "~/tensorflow_datasets", "downloads", "manual")
             manual = ("ImageNet needs a manual download: put ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar "
-                      f"(from image-net.org) into {os.path.join(data_dir or '~/tensorflow_datasets', 'downloads', 'manual')}, then ")
+                      f"(from image-net.org) into {manual_dir}, then ")
         raise DatasetNotAvailableError(
             f"Dataset {name!r} is not prepared in {where}, and this machine cannot download it. "
             f"{manual}On a machine with internet access run `{prepare_command(name, data_dir)}`, copy the "

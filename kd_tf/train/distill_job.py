@@ -88,9 +88,10 @@ def resolve(config):
     teacher_arch = teacher_arch or default_arch
     recycling = "-d0" if config.distill_splits else ""
     embedded = config.dataset == "mnist5k"
+    default_teacher_dir = os.path.join("runs", "teachers", f"{config.dataset}-{teacher_arch}{recycling}")
     return dataclasses.replace(
         config, teacher_arch=teacher_arch, student_arch=config.student_arch or default_arch,
-        teacher_dir=config.teacher_dir or os.path.join("runs", "teachers", f"{config.dataset}-{teacher_arch}{recycling}"),
+        teacher_dir=config.teacher_dir or default_teacher_dir,
         synth_temperature=config.synth_temperature or config.temperature,
         ood_dataset=config.ood_dataset or (ood.EMBEDDED if embedded else "svhn_cropped"),
         ood_count=config.ood_count or (1000 if embedded else 10_000))
@@ -296,7 +297,8 @@ def final_evaluation(dataset, teacher, student, run_dir, spec):
     evaluation.write_rows(rows, os.path.join(run_dir.root, "results_rows.json"), run_dir.results_csv)
     nested = {}
     for row in rows:
-        nested.setdefault(row["model"], {})[row["split"]] = {k: v for k, v in row.items() if k not in ("model", "split")}
+        metrics = {k: v for k, v in row.items() if k not in ("model", "split")}
+        nested.setdefault(row["model"], {})[row["split"]] = metrics
     return {**nested, "rows": rows}
 
 

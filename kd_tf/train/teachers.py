@@ -100,6 +100,7 @@ def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, str
             "num_classes": dataset.properties.num_classes,
             "input_shape": list(dataset.properties.image_shape),
             "recipe": dataclasses.asdict(recipe),
+            "seed_base": seed_base,  # member i has seed seed_base + i, whoever adds it
             "members": [],
         }
     else:
@@ -116,6 +117,7 @@ def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, str
             )
         if manifest["recipe"] is not None:
             recipe = Recipe(**manifest["recipe"])  # new members match the old ones
+            seed_base = manifest.get("seed_base", seed_base)
     while len(manifest["members"]) < num_members:
         index = len(manifest["members"])
         seed = seed_base + index

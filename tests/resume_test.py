@@ -76,7 +76,18 @@ class ResumeTest(absltest.TestCase):
                 for name, value in metrics.items():
                     self.assertAlmostEqual(rb[model][split][name], value, places=3, msg=f"{model} {split} {name}")
         with open(os.path.join(resumed, "metrics.csv")) as f:
-            self.assertLen(f.read().strip().splitlines(), 1 + 8)  # header and one row per epoch
+            epochs = [line.split(",")[0] for line in f.read().strip().splitlines()[1:]]
+        self.assertEqual(epochs, [str(e) for e in range(8)])  # every epoch once, in order
+
+    def test_metrics_of_redone_epochs_are_not_duplicated(self):
+        from kd_tf.train.distill_job import trim_metrics_csv
+
+        path = os.path.join(self.create_tempdir().full_path, "metrics.csv")
+        with open(path, "w") as f:
+            f.write("epoch,loss\n0,3.0\n1,2.0\n2,1.5\n")
+        trim_metrics_csv(path, 2)  # resuming at epoch 2: its row is redone
+        with open(path) as f:
+            self.assertEqual(f.read().split(), ["epoch,loss", "0,3.0", "1,2.0"])
 
     def test_killed_mid_epoch_and_resumed_equals_uninterrupted(self):
         straight = os.path.join(self.root, "straight_steps")

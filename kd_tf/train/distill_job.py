@@ -208,6 +208,7 @@ def run(config, output_dir, teacher_dir, flags_text=""):
     if start_step:
         logging.info("Resuming %s at epoch %d, step %d of %d (global step %d)", output_dir, start_epoch + 1,
                      step_in_epoch, steps, start_step)
+        trim_metrics_csv(run_dir.metrics_csv, start_epoch)
     else:
         write_text_summary(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
         write_hparams(run_dir.tensorboard, config, recipe)
@@ -223,12 +224,13 @@ def run(config, output_dir, teacher_dir, flags_text=""):
         distiller.fit(
             distributed_stream(strategy, data, props, spec, first_epoch, skip_steps), epochs=last_epoch,
             initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch, validation_data=test_data, verbose=0,
+            # The checkpoint comes last: a saved epoch implies its logs are written.
             callbacks=[
                 EpochVariable(distiller.epoch), guard,
-                checkpoints.SaveCheckpoints(checkpoint, guard, config.checkpoint_every_steps),
                 TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value),
                 keras.callbacks.CSVLogger(run_dir.metrics_csv, append=start_step > 0 or first_epoch > 0),
                 EpochProgress("student", recipe.epochs, SUMMARY_KEYS),
+                checkpoints.SaveCheckpoints(checkpoint, guard, config.checkpoint_every_steps),
             ])
         guard.raise_if_failed(checkpoint)
 
@@ -261,6 +263,18 @@ def select_teachers(config, dataset, teacher_dir, strategy):
     manifest = teachers.ensure_ensemble(teacher_dir, dataset, config.teacher_arch, wanted,
                                         teacher_recipe(config.dataset), strategy, train_split=split)
     return manifest, teachers.member_indices(manifest, config.num_teachers, config.teacher_offset)
+
+
+def trim_metrics_csv(metrics_csv, first_epoch_to_redo):
+    """Drops rows of epochs a resume redoes: a run killed after logging an
+    epoch but before checkpointing it must not log that epoch twice."""
+    if not os.path.exists(metrics_csv):
+        return
+    with open(metrics_csv, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) < first_epoch_to_redo]
+    with open(metrics_csv, "w", newline="") as f:
+        csv.writer(f).writerows(kept)
 
 
 def last_epoch_online_metrics(metrics_csv):

@@ -21,7 +21,7 @@ def tiny_gan(disc_steps=2):
     keras.utils.set_random_seed(0)
     generator = build_model("sngan_generator", z_dim=16, width=8, output_size=28, channels=1)
     discriminator = build_model("sngan_discriminator", input_shape=(28, 28, 1), width=8, channels=1)
-    gan = SNGAN(generator, discriminator, disc_steps=disc_steps, batch_size=8)
+    gan = SNGAN(generator, discriminator, disc_steps=disc_steps)
     gan.compile(keras.optimizers.Adam(1e-3, 0.0, 0.9), keras.optimizers.Adam(1e-3, 0.0, 0.9))
     return gan
 

@@ -14,12 +14,11 @@ from kd_tf.gan.losses import discriminator_hinge, generator_hinge
 
 
 class SNGAN(keras.Model):
-    def __init__(self, generator, discriminator, disc_steps=5, batch_size=128, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, disc_steps=5, seed=0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.disc_steps = int(disc_steps)
-        self.batch_size = int(batch_size)
         self.z_dim = int(generator.z_dim)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")

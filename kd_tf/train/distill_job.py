@@ -192,9 +192,14 @@ def run(config, output_dir, teacher_dir, flags_text=""):
         teacher = TeacherEnsemble(members)
         student = build_model(config.student_arch, props.num_classes, props.image_shape, **props.model_kwargs())
         init_weights = manifest["members"][indices[0]].get("init_weights")  # imported members have none
-        init = initialisation.initialise(
-            student, config.init, members[0], os.path.join(teacher_dir, init_weights) if init_weights else None,
-            config.init_lambda, dataset.train, props)
+        if tf.train.latest_checkpoint(run_dir.checkpoints):
+            # The checkpoint holds the student; initialising again (for interpolate, a
+            # BN pass over the training data) would be overwritten.
+            init = f"{config.init}, restored from the run's checkpoint"
+        else:
+            init = initialisation.initialise(
+                student, config.init, members[0], os.path.join(teacher_dir, init_weights) if init_weights else None,
+                config.init_lambda, dataset.train, props)
         distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha,
                               loss=config.loss, hard_label=config.hard_label,
                               label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed)

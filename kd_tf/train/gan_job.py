@@ -76,7 +76,7 @@ def build(config, properties, strategy):
                                 channels=c)
         discriminator = build_model("sngan_discriminator", input_shape=properties.image_shape,
                                     width=config.disc_width, channels=c)
-        gan = SNGAN(generator, discriminator, config.disc_steps_per_gen_step, config.batch_size, config.seed)
+        gan = SNGAN(generator, discriminator, config.disc_steps_per_gen_step, config.seed)
 
         def adam(total):
             # PyTorch's Adam epsilon (1e-8), not Keras's default.

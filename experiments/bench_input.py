@@ -4,9 +4,10 @@ policy on CIFAR-shaped data (32x32x3, batch 128).
   bazel run //experiments:bench_input
 """
 
-from absl import app, flags
+from absl import flags
 
-from kd_tf import choices
+from kd_tf import cli
+from kd_tf.config import choices
 
 FLAGS = flags.FLAGS
 
@@ -15,11 +16,10 @@ flags.DEFINE_integer("batches", 60, "Batches timed per policy (after 5 warm-up b
 flags.DEFINE_integer("examples", 10_000, "Size of the synthetic CIFAR-shaped train split.", lower_bound=128)
 
 
-def main(argv):
-    del argv
+def main():
     import os
 
-    from kd_tf.data import benchmark
+    from kd_tf.bench import input_throughput as benchmark
 
     split = benchmark.synthetic_cifar(FLAGS.examples)
     print(f"CIFAR-shaped input, batch 128, {os.cpu_count()} CPU cores")
@@ -32,4 +32,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

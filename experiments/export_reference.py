@@ -4,11 +4,9 @@ the inverse of import_reference.
   bazel run //experiments:export_reference -- --model=member_0.keras --output=member_0.npz
 """
 
-import sys
+from absl import flags
 
-from absl import app, flags
-
-from kd_tf.errors import UserError
+from kd_tf import cli
 
 FLAGS = flags.FLAGS
 
@@ -17,18 +15,13 @@ flags.DEFINE_string("output", None, "The .npz to write.")
 flags.mark_flags_as_required(["model", "output"])
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+def main():
     from kd_tf.train import reference_io
     from kd_tf.train.run_dir import resolve_path
 
-    try:
-        keys = reference_io.export_npz(resolve_path(FLAGS.model), resolve_path(FLAGS.output))
-    except UserError as e:
-        sys.exit(f"error: {e}")
+    keys = reference_io.export_npz(resolve_path(FLAGS.model), resolve_path(FLAGS.output))
     print(f"wrote {len(keys)} arrays to {resolve_path(FLAGS.output)}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -9,11 +9,10 @@ torch installed), or an .npz with the same keys. With --teacher_dir and
 Nothing is written if any key is unknown, missing or misshapen.
 """
 
-import sys
+from absl import flags
 
-from absl import app, flags
-
-from kd_tf import choices
+from kd_tf import cli
+from kd_tf.config import choices
 from kd_tf.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -28,29 +27,24 @@ flags.DEFINE_integer("input_size", None, "Input height and width, if not the arc
 flags.mark_flags_as_required(["arch", "num_classes", "state_dict"])
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+def main():
     if not (FLAGS.output or FLAGS.teacher_dir):
-        raise app.UsageError("Give --output, --teacher_dir (with --dataset), or both.")
+        raise UserError("Give --output, --teacher_dir (with --dataset), or both.")
     if FLAGS.teacher_dir and not FLAGS.dataset:
-        raise app.UsageError("--teacher_dir needs --dataset, which the ensemble's manifest records.")
+        raise UserError("--teacher_dir needs --dataset, which the ensemble's manifest records.")
     from kd_tf.train import reference_io
     from kd_tf.train.run_dir import resolve_path
 
-    try:
-        model = reference_io.import_checkpoint(FLAGS.arch, FLAGS.num_classes, resolve_path(FLAGS.state_dict),
-                                               input_size=FLAGS.input_size)
-        if FLAGS.output:
-            reference_io.save_atomically(model, resolve_path(FLAGS.output))
-            print(f"wrote {resolve_path(FLAGS.output)}")
-        if FLAGS.teacher_dir:
-            path = reference_io.add_imported_member(resolve_path(FLAGS.teacher_dir), model, FLAGS.arch,
-                                                    FLAGS.dataset, resolve_path(FLAGS.state_dict))
-            print(f"added {path}")
-    except UserError as e:
-        sys.exit(f"error: {e}")
+    model = reference_io.import_checkpoint(FLAGS.arch, FLAGS.num_classes, resolve_path(FLAGS.state_dict),
+                                           input_size=FLAGS.input_size)
+    if FLAGS.output:
+        reference_io.save_atomically(model, resolve_path(FLAGS.output))
+        print(f"wrote {resolve_path(FLAGS.output)}")
+    if FLAGS.teacher_dir:
+        path = reference_io.add_imported_member(resolve_path(FLAGS.teacher_dir), model, FLAGS.arch,
+                                                FLAGS.dataset, resolve_path(FLAGS.state_dict))
+        print(f"added {path}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

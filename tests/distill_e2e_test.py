@@ -42,6 +42,15 @@ class DistillEndToEndTest(absltest.TestCase):
         self.assertEqual(self.cold.returncode, 0, self.cold.stderr[-3000:])
         self.assertEqual(self.warm.returncode, 0, self.warm.stderr[-3000:])
 
+    def test_quiet_by_default_and_says_where_the_outputs_are(self):
+        # TensorFlow's start-up and per-checkpoint chatter is hidden; kd_tf's progress is not.
+        for chatter in ("absl::InitializeLog", "cudart_stub", "oneDNN", "Sharding callback duration"):
+            self.assertNotIn(chatter, self.warm.stderr)
+        self.assertIn("student epoch 3/3", self.warm.stderr)
+        self.assertIn("Evaluating teacher and 1 student(s) on test: 1,000 examples", self.warm.stderr)
+        self.assertIn(f"outputs: {self.run_dir}", self.warm.stdout)
+        self.assertIn(f"--logdir {os.path.join(self.run_dir, 'tensorboard')}", self.warm.stdout)
+
     def test_teachers_are_cached_and_extended(self):
         with open(os.path.join(self.teacher_dir, "manifest.json")) as f:
             manifest = json.load(f)
@@ -62,6 +71,15 @@ class DistillEndToEndTest(absltest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(self.run_dir, name)), name)
         with open(os.path.join(self.run_dir, "flags.txt")) as f:
             self.assertIn("--aug=mixup", f.read())
+        with open(os.path.join(self.run_dir, "results.json")) as f:
+            results = json.load(f)
+        # The experiment's config apart from how it was run.
+        self.assertEqual(results["config"]["aug"], "mixup")
+        self.assertEqual(results["config"]["epochs"], 3)
+        for runtime_option in ("output_dir", "strategy", "tpu", "overwrite", "data_dir"):
+            self.assertNotIn(runtime_option, results["config"])
+            self.assertIn(runtime_option, results["runtime"])
+        self.assertEqual(results["runtime"]["output_dir"], self.run_dir)
         with open(os.path.join(self.run_dir, "metrics.csv")) as f:
             rows = list(csv.DictReader(f))
         self.assertLen(rows, 3)
@@ -93,7 +111,7 @@ class DistillEndToEndTest(absltest.TestCase):
     def test_saved_model_matches_keras_student(self):
         import keras
 
-        import kd_tf.models  # noqa: F401  registers the architectures for loading
+        import kd_tf  # noqa: F401  registers kd_tf's architectures with Keras, for loading
 
         student = keras.saving.load_model(os.path.join(self.run_dir, "student.keras"))
         serve = tf.saved_model.load(os.path.join(self.run_dir, "student")).signatures["serving_default"]
@@ -113,7 +131,7 @@ class DistillEndToEndTest(absltest.TestCase):
 
     def test_bad_flag_fails_before_any_work_and_lists_choices(self):
         proc, seconds = _run("distill", "--aug=cutmix", f"--output_dir={self.root}/bad")
-        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(proc.returncode, 2)
         self.assertIn("baseline", proc.stderr)
         self.assertIn("mixup", proc.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, "bad")))
@@ -124,8 +142,11 @@ class DistillEndToEndTest(absltest.TestCase):
         os.makedirs(data_dir, exist_ok=True)
         proc, seconds = _run("distill", "--dataset=cifar100", f"--data_dir={data_dir}",
                              f"--output_dir={self.root}/cifar")
-        self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("tfds build cifar100", proc.stderr)
+        self.assertEqual(proc.returncode, 2)
+        (line,) = proc.stderr.strip().splitlines()[-1:]
+        self.assertTrue(line.startswith("error: Dataset 'cifar100' is not prepared"), proc.stderr[-2000:])
+        self.assertIn("tfds build cifar100", line)
+        self.assertNotIn("Traceback", proc.stderr)
         self.assertLess(seconds, 60)
 
     def test_show_policy_writes_a_png(self):
@@ -137,10 +158,10 @@ class DistillEndToEndTest(absltest.TestCase):
         self.assertGreater(image.shape[0] * image.shape[1], 32 * 28 * 28)
 
     def _tiny_generator(self, path):
-        import kd_tf.models as models
+        from kd_tf.models.registry import build_model
 
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        models.build_model("sngan_generator", z_dim=16, width=8, output_size=28, channels=1).save(path)
+        build_model("sngan_generator", z_dim=16, width=8, output_size=28, channels=1).save(path)
 
     def test_gan_policy_with_a_generator(self):
         generator = os.path.join(self.root, "g.keras")
@@ -163,8 +184,9 @@ class DistillEndToEndTest(absltest.TestCase):
         output = os.path.join(self.root, "engine")
         proc, _ = _run("distill", "--aug=baseline", "--loss=cvx", "--optimizer=adam", "--lr=0.001",
                        "--init=teacher_init", "--num_teachers=1", "--teacher_offset=1", "--epochs=1",
-                       f"--teacher_dir={self.teacher_dir}", f"--output_dir={output}")
+                       f"--teacher_dir={self.teacher_dir}", f"--output_dir={output}", "--verbose")
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertIn("Sharding callback duration", proc.stderr)  # --verbose brings TensorFlow's lines back
         with open(os.path.join(output, "results.json")) as f:
             results = json.load(f)
         self.assertEqual([m["index"] for m in results["teacher_members"]], [1])

@@ -101,7 +101,7 @@ class DistillerTest(parameterized.TestCase):
 
         from kd_tf.distill.distiller import Distiller
         from kd_tf.distill.ensemble import TeacherEnsemble
-        from kd_tf.models import build_model
+        from kd_tf.models.registry import build_model
 
         keras.utils.set_random_seed(0)
         teacher = TeacherEnsemble([build_model("bilstm", 2, vocab_size=50, num_layers=1, cells=8)])

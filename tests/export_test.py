@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest
 
-from kd_tf.models import build_model
+from kd_tf.models.registry import build_model
 from kd_tf.train import export
 
 

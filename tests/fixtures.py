@@ -5,7 +5,7 @@ import numpy as np
 
 from kd_tf.distill.distiller import Distiller
 from kd_tf.distill.ensemble import TeacherEnsemble
-from kd_tf.models import build_model
+from kd_tf.models.registry import build_model
 
 
 def lenet_distiller(num_teachers=2, temperature=4.0, alpha=0.0, seed=0, **kwargs):

@@ -9,12 +9,14 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest
 
+from kd_tf.config.gan import GanConfig, generator_path
+from kd_tf.config.runtime import Runtime
 from kd_tf.data import generators
 from kd_tf.gan import inception
 from kd_tf.gan.losses import discriminator_hinge, generator_hinge
 from kd_tf.gan.model import SNGAN
-from kd_tf.models import build_model
-from kd_tf.train import gan_job
+from kd_tf.jobs import gan as gan_job
+from kd_tf.models.registry import build_model
 
 
 def tiny_gan(disc_steps=2):
@@ -91,17 +93,17 @@ class JobTest(absltest.TestCase):
 
     def test_resume_continues_the_step_count_and_exports(self):
         out = self.create_tempdir().full_path
-        first = gan_job.run(gan_job.GanConfig(gen_steps=2, **self.CONFIG), out)
+        first = gan_job.run(GanConfig(gen_steps=2, **self.CONFIG), Runtime(output_dir=out))
         self.assertEqual(first["generator_steps"], 2)
-        saved = np.asarray(keras.saving.load_model(gan_job.generator_path(out))(tf.ones((1, 16)), training=False))
-        second = gan_job.run(gan_job.GanConfig(gen_steps=4, **self.CONFIG), out)
+        saved = np.asarray(keras.saving.load_model(generator_path(out))(tf.ones((1, 16)), training=False))
+        second = gan_job.run(GanConfig(gen_steps=4, **self.CONFIG), Runtime(output_dir=out))
         self.assertEqual(second["generator_steps"], 4)
         self.assertTrue(os.path.exists(os.path.join(out, "checkpoints", "ckpt-4.index")))
         self.assertTrue(os.path.exists(os.path.join(out, "samples.png")))
         with open(os.path.join(out, "results.json")) as f:
             self.assertEqual(json.load(f)["generator_steps"], 4)
         # Both export formats load as gan-policy generators and give the same images.
-        from_keras = generators.load(gan_job.generator_path(out))
+        from_keras = generators.load(generator_path(out))
         from_saved_model = generators.load(os.path.join(out, "generator"))
         self.assertEqual((from_keras.z_dim, from_keras.image_shape), (16, (28, 28, 1)))
         self.assertEqual((from_saved_model.z_dim, from_saved_model.image_shape), (16, (28, 28, 1)))
@@ -112,9 +114,10 @@ class JobTest(absltest.TestCase):
 
     def test_steps_must_fit_checkpoints(self):
         with self.assertRaisesRegex(Exception, "--gen_steps=3 must be a multiple of --checkpoint_every"):
-            gan_job.run(gan_job.GanConfig(gen_steps=3, **self.CONFIG), self.create_tempdir().full_path)
+            gan_job.run(GanConfig(gen_steps=3, **self.CONFIG), Runtime(output_dir=self.create_tempdir().full_path))
         with self.assertRaisesRegex(Exception, "--fid_every=3 must be a multiple of --checkpoint_every"):
-            gan_job.run(gan_job.GanConfig(gen_steps=4, fid_every=3, **self.CONFIG), self.create_tempdir().full_path)
+            gan_job.run(GanConfig(gen_steps=4, fid_every=3, **self.CONFIG),
+                        Runtime(output_dir=self.create_tempdir().full_path))
 
 
 class InceptionTest(absltest.TestCase):

@@ -7,12 +7,12 @@ import keras
 import numpy as np
 from absl.testing import absltest
 
-from kd_tf.data import sources
+from kd_tf.data.catalog import Properties, Split
 from kd_tf.errors import UserError
-from kd_tf.models import build_model
+from kd_tf.models.registry import build_model
 from kd_tf.train import initialisation
 
-PROPS = sources.Properties(10, (32, 32, 3), hflip=True, crop_padding=4, default_arch="preresnet20")
+PROPS = Properties(10, (32, 32, 3), hflip=True, crop_padding=4)
 
 
 def _split(n=600, seed=0):
@@ -20,7 +20,7 @@ def _split(n=600, seed=0):
     batch means would differ from the mean over examples."""
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (n, 32, 32, 3)) * np.linspace(0.2, 1.0, n)[:, None, None, None]
-    return sources.Split(images.astype(np.uint8), rng.integers(0, 10, n))
+    return Split(images.astype(np.uint8), rng.integers(0, 10, n))
 
 
 def _pair(name="preresnet20"):

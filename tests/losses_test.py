@@ -1,11 +1,10 @@
 """The KD loss and the label term, against numpy; and the tau = 1 gradient
 identity with KL(t || s)."""
 
+import keras
 import numpy as np
 import tensorflow as tf
 from absl.testing import absltest, parameterized
-
-import keras
 
 from kd_tf.distill import losses
 from kd_tf.distill.ensemble import ensemble_logits
@@ -83,7 +82,7 @@ class KdLossTest(parameterized.TestCase):
         np.testing.assert_allclose(ce, -ref.log_softmax(self.s)[np.arange(16), np.argmax(self.t, -1)], rtol=1e-5)
 
     def test_flag_choices_are_the_implemented_losses(self):
-        from kd_tf import choices
+        from kd_tf.config import choices
 
         self.assertEqual(set(choices.LOSSES), set(losses.LOSSES))
 

@@ -8,9 +8,9 @@ import keras
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from kd_tf import choices
-from kd_tf.models import build_model, spec
+from kd_tf.config import choices
 from kd_tf.models.layers import TorchConv2D
+from kd_tf.models.registry import build_model, spec
 from tests import numpy_reference as ref
 
 

@@ -9,10 +9,12 @@ import tensorflow_datasets as tfds
 from absl.testing import absltest
 from scipy import stats
 
-from kd_tf import choices
-from kd_tf.data import batch_ops, distillation_set, ood, pipeline, policies, sources
+from kd_tf.config import choices
+from kd_tf.data import batch_ops, distillation_set, keys, ood, pipeline, policies, sources, stream_spec, tfds_source
+from kd_tf.data.catalog import Split
 from kd_tf.data.generators import Generator
-from kd_tf.data.pipeline import StreamSpec
+from kd_tf.data.stream_spec import StreamSpec
+from kd_tf.errors import DatasetNotAvailableError
 
 
 def _batches(ds, count=None):
@@ -70,7 +72,7 @@ class PipelineTest(absltest.TestCase):
         base = _batches(self.stream("baseline", epochs=1), 2)
         mixed = _batches(self.stream("mixup", epochs=1), 2)
         for step, (b, m) in enumerate(zip(base, mixed)):
-            key = pipeline._key(0, pipeline._BATCH, 0, 0, step)  # (seed, stream, epoch, pipeline, batch)
+            key = keys.key(0, keys.BATCH, 0, 0, step)  # (seed, stream, epoch, pipeline, batch)
             expected, _, partner = batch_ops.mixup(tf.constant(b["image"]), key)
             np.testing.assert_allclose(m["image"], expected, atol=1e-5)
             np.testing.assert_array_equal(m["label"], b["label"])  # labels are not mixed
@@ -111,7 +113,7 @@ class PipelineTest(absltest.TestCase):
         index = [slice(None)] * 4
         index[axis] = slice(0, 4)
         image[tuple(index)] = 255  # one half bright: a flip moves it
-        split = sources.Split(np.repeat(image, 400, 0), np.zeros(400, np.int64))
+        split = Split(np.repeat(image, 400, 0), np.zeros(400, np.int64))
         props = dataclasses.replace(self.props, image_shape=(8, 8, 1), hflip=True, crop_padding=0)
         spec = StreamSpec(policy, 400, 0, 1)
         images = _batches(pipeline.stream(distillation_set.from_split(split, 1.0), props, spec))[0]["image"]
@@ -169,7 +171,7 @@ class PipelineTest(absltest.TestCase):
             self.assertTrue(np.all(batch["label"][:103] >= 0))
             np.testing.assert_array_equal(batch["temperature"][103:], 1.0)
             np.testing.assert_array_equal(batch["temperature"][:103], 4.0)
-        self.assertEqual(pipeline.steps_per_epoch(len(data), spec), 4000 // 103)
+        self.assertEqual(stream_spec.steps_per_epoch(len(data), spec), 4000 // 103)
 
     def test_ood_rows_are_added_unlabelled(self):
         extra = ood.load(ood.EMBEDDED, 300, (28, 28, 1))
@@ -263,7 +265,7 @@ class OtherSourcesTest(absltest.TestCase):
 
     def test_imdb_tokens_through_the_stream(self):
         with tfds.testing.mock_data(num_examples=40):
-            data = sources.load_imdb(min_count=1)
+            data = tfds_source.load_imdb(min_count=1)
         self.assertEqual(data.train.images.shape, (40, 100))
         self.assertEqual(data.train.images.dtype, np.int32)
         self.assertGreater(data.properties.vocab_size, 2)
@@ -280,7 +282,7 @@ class OtherSourcesTest(absltest.TestCase):
     def test_imdb_vocabulary_min_count(self):
         with tfds.testing.mock_data(num_examples=20):
             with self.assertRaisesRegex(Exception, "No word occurs 1000 times"):
-                sources.load_imdb(min_count=1000)
+                tfds_source.load_imdb(min_count=1000)
 
     def test_imagenet_streams(self):
         with tfds.testing.mock_data(num_examples=40):
@@ -299,7 +301,7 @@ class OtherSourcesTest(absltest.TestCase):
         self.assertEqual(evaluation["image"].shape, (16, 224, 224, 3))
 
     def test_imagenet_missing_explains_the_manual_download(self):
-        with self.assertRaisesRegex(sources.DatasetNotAvailableError, "ILSVRC2012_img_train.tar"):
+        with self.assertRaisesRegex(DatasetNotAvailableError, "ILSVRC2012_img_train.tar"):
             sources.load("imagenet2012", data_dir=self.create_tempdir().full_path)
 
 

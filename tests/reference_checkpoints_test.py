@@ -9,8 +9,8 @@ import keras
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from kd_tf.models import build_model
 from kd_tf.models import reference_checkpoints as rc
+from kd_tf.models.registry import build_model
 from kd_tf.train import reference_io
 from tests import numpy_reference as ref
 from tests.binaries import run

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from absl.testing import absltest
 
-import kd_tf.models  # noqa: F401  registers the architectures
+import kd_tf  # noqa: F401  registers kd_tf's architectures with Keras, for loading
 from tests import binaries
 
 DETERMINISTIC = {"TF_DETERMINISTIC_OPS": "1"}
@@ -80,7 +80,7 @@ class ResumeTest(absltest.TestCase):
         self.assertEqual(epochs, [str(e) for e in range(8)])  # every epoch once, in order
 
     def test_metrics_of_redone_epochs_are_not_duplicated(self):
-        from kd_tf.train.distill_job import trim_metrics_csv
+        from kd_tf.jobs.distill import trim_metrics_csv
 
         path = os.path.join(self.create_tempdir().full_path, "metrics.csv")
         with open(path, "w") as f:

@@ -7,8 +7,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl.testing import absltest
 
-from kd_tf import choices
-from kd_tf.data import sources
+from kd_tf.config import choices
+from kd_tf.data import catalog, sources
+from kd_tf.errors import DatasetNotAvailableError
 
 
 class Mnist5kTest(absltest.TestCase):
@@ -47,12 +48,12 @@ class Mnist5kTest(absltest.TestCase):
 
 class TfdsTest(absltest.TestCase):
     def test_choices_match_properties(self):
-        self.assertEqual(set(choices.DATASETS), set(sources.PROPERTIES))
+        self.assertEqual(set(choices.DATASETS), set(catalog.PROPERTIES))
 
     def test_missing_dataset_fails_fast_with_instructions(self):
         data_dir = self.create_tempdir().full_path
         start = time.time()
-        with self.assertRaises(sources.DatasetNotAvailableError) as ctx:
+        with self.assertRaises(DatasetNotAvailableError) as ctx:
             sources.load("cifar100", data_dir=data_dir)
         self.assertLess(time.time() - start, 30)
         message = str(ctx.exception)

@@ -13,7 +13,7 @@ tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfigu
 import numpy as np  # noqa: E402
 from absl.testing import absltest  # noqa: E402
 
-from kd_tf import choices  # noqa: E402
+from kd_tf.config import choices  # noqa: E402
 from kd_tf.train import strategy as strategy_lib  # noqa: E402
 from kd_tf.train.optimizers import TorchSGD  # noqa: E402
 from tests import fixtures  # noqa: E402
@@ -57,7 +57,8 @@ class DistributedInputTest(absltest.TestCase):
     def test_per_replica_batches_through_fit(self):
         from kd_tf.data import distillation_set, sources
         from kd_tf.data.generators import Generator
-        from kd_tf.data.pipeline import StreamSpec, distributed_stream, steps_per_epoch
+        from kd_tf.data.pipeline import distributed_stream
+        from kd_tf.data.stream_spec import StreamSpec, steps_per_epoch
 
         data = sources.load("mnist5k")
         train = distillation_set.from_split(data.train.subset(np.arange(512)), 4.0)

@@ -5,10 +5,11 @@ import dataclasses
 
 from absl.testing import absltest
 
-from kd_tf.data import sources
-from kd_tf.train import teachers
+from kd_tf.data.catalog import PROPERTIES, Dataset
+from kd_tf.jobs import teachers as teachers_job
+from kd_tf.train import teacher_store as teachers
 
-MNIST = sources.PROPERTIES["mnist5k"]
+MNIST = PROPERTIES["mnist5k"]
 MANIFEST = {"architecture": "lenet5", "dataset": "mnist5k", "num_classes": 10, "input_shape": [28, 28, 1],
             "train_split": "all", "recipe": {}, "members": [{"file": f"member_{i}.keras"} for i in range(5)]}
 
@@ -22,7 +23,7 @@ class CompatibilityTest(absltest.TestCase):
             teachers.check_compatible("/t", MANIFEST, "cifar100", dataclasses.replace(MNIST, num_classes=100))
 
     def test_wrong_input_shape(self):
-        props = sources.PROPERTIES["cifar10"]
+        props = PROPERTIES["cifar10"]
         with self.assertRaisesRegex(teachers.EnsembleMismatchError, r"input shape is \(28, 28, 1\), cifar10 images are "
                                     r"\(32, 32, 3\)"):
             teachers.check_compatible("/t", MANIFEST, "cifar10", props)
@@ -33,10 +34,10 @@ class CompatibilityTest(absltest.TestCase):
 
     def test_teachers_of_another_recycling_split_are_refused(self):
         tmp = self.create_tempdir().full_path
-        teachers._write_manifest(tmp, MANIFEST)
-        dataset = sources.Dataset("mnist5k", None, None, MNIST)
+        teachers.write_manifest(tmp, MANIFEST)
+        dataset = Dataset("mnist5k", None, None, MNIST)
         with self.assertRaisesRegex(teachers.EnsembleMismatchError, "learnt from the 'all' part .* trained on 'd0'"):
-            teachers.ensure_ensemble(tmp, dataset, "lenet5", 1, None, None, train_split="d0")
+            teachers_job.ensure_ensemble(tmp, dataset, "lenet5", 1, None, None, train_split="d0")
 
 
 class MemberSelectionTest(absltest.TestCase):

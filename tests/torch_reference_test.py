@@ -138,7 +138,7 @@ class TorchCheckpointTest(parameterized.TestCase):
         np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
 
     def test_parameter_counts_match_torch(self):
-        from kd_tf.models import build_model
+        from kd_tf.models.registry import build_model
 
         for name, classes in (("preresnet20", 100), ("preresnet110", 10), ("lenet5", 10)):
             net = lenet5(classes) if name == "lenet5" else PreResNet(int(name[len("preresnet"):]), classes)

@@ -31,9 +31,3 @@ def synthetic_rows(generator, count, key, temperature):
 
 def append_rows(batch, rows):
     return {k: tf.concat([batch[k], rows[k]], axis=0) for k in batch}
-
-
-def synthetic_count(batch_size, synth_ratio):
-    """Synthetic rows in a batch at `synth_ratio` synthetic per real row:
-    batch 128 at 1:4 -> 25 synthetic + 103 real, as in the study."""
-    return int(batch_size * synth_ratio / (1.0 + synth_ratio))

@@ -4,6 +4,7 @@ z [n, z_dim] to images [n, h, w, c] in [-1, 1]."""
 import dataclasses
 import os
 
+import keras
 import tensorflow as tf
 
 from kd_tf.errors import UserError
@@ -25,10 +26,7 @@ def load(path):
         raise UserError(f"--generator={path} does not exist. Train one with "
                         "`bazel run //experiments:train_gan`, or pass a .keras file or SavedModel.")
     if path.endswith(".keras"):
-        import keras
-
-        import kd_tf.models  # noqa: F401  registers the SN-GAN architectures
-
+        # `import kd_tf` registered the SN-GAN architectures with Keras.
         model = keras.saving.load_model(path, compile=False)
         z_dim = int(model.z_dim) if hasattr(model, "z_dim") else int(model.input_shape[-1])
         probe = model(tf.zeros([1, z_dim]), training=False)

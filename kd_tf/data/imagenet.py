@@ -11,9 +11,11 @@ import dataclasses
 
 import tensorflow as tf
 
-from kd_tf.data import pipeline as pipeline_lib
-from kd_tf.data import sources
+from kd_tf.data import keys, tfds_source
+from kd_tf.data.catalog import PROPERTIES, Dataset
 from kd_tf.data.normalization import to_model_range, unit_interval
+from kd_tf.data.stages import batch_stage, finish_example
+from kd_tf.data.stream_spec import Layout, steps_per_epoch
 
 SHUFFLE_BUFFER = 10_000
 EVAL_RESIZE = 256
@@ -37,9 +39,9 @@ def _num_examples(builder, split):
 
 
 def load(name, data_dir=None):
-    builder = sources.prepared_builder(name, data_dir)
+    builder = tfds_source.prepared_builder(name, data_dir)
     splits = {s: StreamingSplit(builder, s, _num_examples(builder, s)) for s in ("train", "validation")}
-    return sources.Dataset(name, splits["train"], splits["validation"], sources.PROPERTIES[name])
+    return Dataset(name, splits["train"], splits["validation"], PROPERTIES[name])
 
 
 def random_resized_crop(image, key, size):
@@ -68,9 +70,8 @@ def _read(split, seed, input_context=None):
 
 
 def stream(split, properties, spec, start_epoch=0, input_context=None):
-    layout = pipeline_lib.Layout.of(spec, input_context)
-    steps = pipeline_lib.steps_per_epoch(len(split), spec, layout.replicas)
-    batches_per_epoch = steps * layout.replicas // layout.pipelines
+    layout = Layout.of(spec, input_context)
+    batches_per_epoch = layout.batches_per_epoch(steps_per_epoch(len(split), spec, layout.replicas))
     size = properties.image_shape[0]
 
     def epoch_batches(epoch):
@@ -79,16 +80,16 @@ def stream(split, properties, spec, start_epoch=0, input_context=None):
 
         def example(position, pair):
             image, label = pair
-            key = pipeline_lib._key(spec.seed, pipeline_lib._EXAMPLE, epoch, layout.pipeline, position)
+            key = keys.key(spec.seed, keys.EXAMPLE, epoch, layout.pipeline, position)
             crop_key, policy_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
             image = random_resized_crop(image, crop_key, size)
             image.set_shape(properties.image_shape)
-            return pipeline_lib.finish_example(image, tf.cast(label, tf.int32), tf.constant(spec.temperature),
+            return finish_example(image, tf.cast(label, tf.int32), tf.constant(spec.temperature),
                                                policy_key, spec, properties)
 
         ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         ds = ds.batch(layout.real, drop_remainder=True).take(batches_per_epoch).enumerate()
-        return ds.map(lambda step, batch: pipeline_lib.batch_stage(batch, spec, properties, layout, epoch, step),
+        return ds.map(lambda step, batch: batch_stage(batch, spec, properties, layout, epoch, step),
                       num_parallel_calls=tf.data.AUTOTUNE)
 
     ds = epoch_batches(start_epoch)

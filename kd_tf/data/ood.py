@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from kd_tf.data import sources
+from kd_tf.data.catalog import Split
 from kd_tf.errors import UserError
 
 OOD_SEED = 0
@@ -55,4 +56,4 @@ def load(name, count, image_shape, data_dir=None, seed=OOD_SEED):
         if count > len(train):
             raise UserError(f"--ood_count={count} is more than the {len(train)} training images of {name}.")
         images = train.images[np.sort(np.random.default_rng(seed).choice(len(train), count, replace=False))]
-    return sources.Split(convert(images, image_shape), np.full(count, -1, np.int64))
+    return Split(convert(images, image_shape), np.full(count, -1, np.int64))

@@ -16,106 +16,11 @@ import dataclasses
 
 import tensorflow as tf
 
-from kd_tf.data import batch_ops, policies
+from kd_tf.data import imagenet, keys, policies
 from kd_tf.data.distillation_set import DistillationSet, from_split
 from kd_tf.data.normalization import to_model_range, unit_interval
-from kd_tf.errors import UserError
-
-# Independent streams of randomness derived from the run seed.
-_SHUFFLE, _EXAMPLE, _BATCH, _SYNTHETIC = 1, 2, 3, 4
-
-
-@dataclasses.dataclass(frozen=True)
-class StreamSpec:
-    policy: str
-    batch_size: int  # global, real and synthetic rows together
-    seed: int
-    epochs: int
-    options: policies.Options = policies.Options()
-    generator: object = None  # kd_tf.data.generators.Generator, for the gan policy
-    synth_ratio: float = 0.25  # synthetic rows per real row (the study's 1:4)
-    synth_temperature: float = 4.0
-    temperature: float = 4.0  # of streamed rows; in-memory rows carry their own
-
-    def synthetic_per_replica(self, replicas=1):
-        if self.policy != "gan":
-            return 0
-        return batch_ops.synthetic_count(self.batch_size // replicas, self.synth_ratio)
-
-    def real_per_replica(self, replicas=1):
-        return self.batch_size // replicas - self.synthetic_per_replica(replicas)
-
-
-def _key(seed, stream, *data):
-    key = tf.constant([seed, stream], tf.int64)
-    for value in data:
-        key = tf.random.experimental.stateless_fold_in(key, tf.cast(value, tf.int64))
-    return key
-
-
-def steps_per_epoch(num_examples, spec, replicas=1):
-    """Global steps in one pass over the distillation set (partial batches dropped)."""
-    if spec.batch_size % replicas:
-        raise UserError(f"--batch_size={spec.batch_size} must be divisible by the {replicas} replicas.")
-    real = spec.real_per_replica(replicas)
-    if real <= 0:
-        raise UserError(f"--batch_size={spec.batch_size} leaves no real rows per replica; raise it.")
-    steps = num_examples // (real * replicas)
-    if steps == 0:
-        raise UserError(
-            f"--batch_size={spec.batch_size} is larger than the {num_examples} training examples; "
-            "lower --batch_size."
-        )
-    return steps
-
-
-TEXT_POLICIES = ("none", "baseline")
-
-
-def check_policy(policy, properties):
-    if properties.kind == "text" and policy not in TEXT_POLICIES:
-        raise UserError(f"--aug={policy} augments images; text datasets take {' or '.join(TEXT_POLICIES)} "
-                        "(no augmentation).")
-
-
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    """How one input pipeline's batches are shaped and keyed."""
-    pipelines: int
-    pipeline: int
-    replicas: int
-    real: int  # real rows per (per-replica) batch
-    synthetic: int
-
-    @classmethod
-    def of(cls, spec, input_context):
-        replicas = input_context.num_replicas_in_sync if input_context else 1
-        return cls(input_context.num_input_pipelines if input_context else 1,
-                   input_context.input_pipeline_id if input_context else 0,
-                   replicas, spec.real_per_replica(replicas), spec.synthetic_per_replica(replicas))
-
-
-def finish_example(inputs, label, temperature, key, spec, properties):
-    """The policy's per-example stages on one decoded example. Images come in
-    [0, 1]; token ids pass through unchanged."""
-    if properties.kind == "text":
-        return {"image": inputs, "label": label, "temperature": temperature}
-    image, has_label = policies.augment_example(inputs, key, spec.policy, properties, spec.options)
-    return {"image": image, "label": tf.where(has_label, label, -1), "temperature": temperature}
-
-
-def batch_stage(batch, spec, properties, layout, epoch, step):
-    """The policy's batch stages, then normalisation, then synthetic rows."""
-    if properties.kind == "text":
-        return batch
-    if spec.policy == "mixup":
-        batch["image"], _, _ = batch_ops.mixup(batch["image"], _key(spec.seed, _BATCH, epoch, layout.pipeline, step))
-    batch["image"] = to_model_range(batch["image"])
-    if layout.synthetic:
-        key = _key(spec.seed, _SYNTHETIC, epoch, layout.pipeline, step)
-        batch = batch_ops.append_rows(
-            batch, batch_ops.synthetic_rows(spec.generator, layout.synthetic, key, spec.synth_temperature))
-    return batch
+from kd_tf.data.stages import batch_stage, finish_example
+from kd_tf.data.stream_spec import Layout, StreamSpec, check_policy, steps_per_epoch
 
 
 def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps=0):
@@ -130,13 +35,11 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
     layout = Layout.of(spec, input_context)
     skip_batches = skip_steps * layout.replicas // layout.pipelines  # this pipeline's batches per step
     if properties.streaming:
-        from kd_tf.data import imagenet
-
         return imagenet.stream(data, properties, spec, start_epoch, input_context).skip(skip_batches)
     if not isinstance(data, DistillationSet):
         raise TypeError("stream() takes a DistillationSet (see kd_tf.data.distillation_set).")
     steps = steps_per_epoch(len(data), spec, layout.replicas)
-    batches_per_epoch = steps * layout.replicas // layout.pipelines  # replicas this pipeline feeds, per step
+    batches_per_epoch = layout.batches_per_epoch(steps)
     real, pipelines, pipeline = layout.real, layout.pipelines, layout.pipeline
 
     inputs = tf.constant(data.images)
@@ -151,11 +54,11 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
         if not text:
             x.set_shape(properties.image_shape)
         return finish_example(x, tf.gather(labels, index), tf.gather(temperatures, index),
-                              _key(spec.seed, _EXAMPLE, epoch, index), spec, properties)
+                              keys.key(spec.seed, keys.EXAMPLE, epoch, index), spec, properties)
 
     def epoch_batches(epoch):
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
-                                                         seed=_key(spec.seed, _SHUFFLE, epoch))
+                                                         seed=keys.key(spec.seed, keys.SHUFFLE, epoch))
         ds = tf.data.Dataset.from_tensor_slices(order).shard(pipelines, pipeline)
         ds = ds.map(lambda i: example(i, epoch), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         ds = ds.batch(real, drop_remainder=True).take(batches_per_epoch).enumerate()
@@ -186,8 +89,6 @@ def evaluation_dataset(split, batch_size, properties=None):
     """Clean inputs in dataset order, the last partial batch kept. Images are
     normalised; token ids pass through."""
     if properties is not None and properties.streaming:
-        from kd_tf.data import imagenet
-
         return imagenet.evaluation_dataset(split, properties, batch_size)
     ds = tf.data.Dataset.from_tensor_slices({"image": split.images, "label": split.labels.astype("int32")})
     if split.images.dtype == "uint8":
@@ -196,3 +97,25 @@ def evaluation_dataset(split, batch_size, properties=None):
     else:
         ds = ds.batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyStream:
+    """A distillation stream over all its epochs, with what `fit` needs:
+    fit(stream.dataset, epochs=stream.epochs, steps_per_epoch=stream.steps_per_epoch)."""
+    dataset: tf.data.Dataset
+    epochs: int
+    steps_per_epoch: int
+    spec: StreamSpec
+
+
+def policy_stream(dataset, policy="mixup", batch_size=128, epochs=1, seed=0, temperature=4.0, generator=None,
+                  **options):
+    """The batches a student distils on under `policy`, for one device: dicts
+    of "image" (in [-1, 1]), "label" (-1: none) and "temperature", on the
+    whole train split of a kd_tf.data.catalog.Dataset. options: fields of
+    kd_tf.data.policies.Options (rotation_degrees, noise_prob, ...)."""
+    spec = StreamSpec(policy, batch_size, seed, epochs, policies.Options(**options), generator,
+                      synth_temperature=temperature, temperature=temperature)
+    data = dataset.train if dataset.properties.streaming else from_split(dataset.train, temperature)
+    return PolicyStream(stream(data, dataset.properties, spec), epochs, steps_per_epoch(len(data), spec), spec)

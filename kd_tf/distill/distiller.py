@@ -74,6 +74,11 @@ class Distiller(keras.Model):
         # (the epoch, the RNG) is created in __init__.
         self.built = True
 
+    def fit(self, *args, shuffle=False, **kwargs):
+        """Keras's fit; shuffle defaults to False because kd_tf's streams are
+        shuffled (statelessly, per epoch) in the pipeline already."""
+        return super().fit(*args, shuffle=shuffle, **kwargs)
+
     def call(self, x, training=False):
         # Keras builds the model on a whole batch dict under a distribution strategy.
         if isinstance(x, dict):

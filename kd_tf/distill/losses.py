@@ -4,6 +4,7 @@ Losses return one value per row; the Distiller owns the batch reduction,
 because the right denominator depends on the number of replicas.
 """
 
+import keras
 from keras import ops
 
 
@@ -86,8 +87,6 @@ def brier(teacher_logits, student_logits, temperature):
 def hard_labels(teacher_logits, key, sample=False, corruption=0.0):
     """Teacher labels: argmax, or a draw from softmax(teacher); with probability
     `corruption` replaced by a uniformly random class. key: a keras seed."""
-    import keras
-
     classes = ops.shape(teacher_logits)[-1]
     if sample:
         labels = ops.squeeze(keras.random.categorical(ops.cast(teacher_logits, "float32"), 1, seed=key), -1)

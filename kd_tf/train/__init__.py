@@ -1,1 +1,3 @@
-"""Strategy, optimiser, schedules, checkpoints, export, logging and the jobs."""
+"""The training library: strategy, optimisers, schedules, checkpoints,
+callbacks, evaluation, export, run directories and teacher stores. Whole jobs
+are kd_tf.jobs."""

@@ -8,15 +8,23 @@ with), so final and per-epoch numbers agree. Results are rows, one per
 import csv
 import dataclasses
 import json
+import math
 import os
+import time
 
+import keras
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from kd_tf import metrics as kd_metrics
 from kd_tf.data import distillation_set
 from kd_tf.data.pipeline import evaluation_dataset, stream
+from kd_tf.data.stream_spec import StreamSpec
 from kd_tf.errors import UserError
+from kd_tf.models import registry  # noqa: F401  registers the architectures for load_model
+
+EVAL_BATCH = 500
 
 
 def _results(metric_objects, a, b):
@@ -35,20 +43,43 @@ def fidelity(teacher_logits, student_logits):
     return _results(kd_metrics.fidelity_metrics(), teacher_logits, student_logits)
 
 
-def predict(model, split, properties, batch_size=500):
+def predict(model, split, properties, batch_size=EVAL_BATCH):
     """(labels, logits) of `model` in eval mode on the clean inputs of a split,
     labels read from the same stream (streamed splits have no label array)."""
     labels, (logits,) = predict_batches([model], evaluation_dataset(split, batch_size, properties))
     return labels, logits
 
 
-def predict_batches(models, batches):
-    """(labels, [logits of each model]) over the same batches."""
+class _Progress:
+    """A line per tenth of a long pass (a known number of batches), and one at the end."""
+
+    def __init__(self, label, total_batches):
+        self.label, self.total, self.start, self.next_tenth = label, total_batches, time.time(), 1
+
+    def update(self, done, examples):
+        if self.label and self.total and self.total >= 20 and done >= self.next_tenth * self.total / 10:
+            logging.info("%s: %d%% (%d of %d batches, %.0fs)", self.label, 100 * done // self.total, done,
+                         self.total, time.time() - self.start)
+            self.next_tenth = 10 * done // self.total + 1
+
+    def finish(self, examples):
+        if self.label:
+            logging.info("%s: %s examples in %.1fs", self.label, f"{examples:,}", time.time() - self.start)
+
+
+def predict_batches(models, batches, label=None, total_batches=None):
+    """(labels, [logits of each model]) over the same batches; with a label,
+    progress lines (per tenth when total_batches is known and large)."""
+    progress = _Progress(label, total_batches)
     labels, logits = [], [[] for _ in models]
-    for batch in batches:
+    examples = 0
+    for done, batch in enumerate(batches, start=1):
         labels.append(np.asarray(batch["label"]))
+        examples += len(labels[-1])
         for out, model in zip(logits, models):
             out.append(np.asarray(model(batch["image"], training=False)))
+        progress.update(done, examples)
+    progress.finish(examples)
     return np.concatenate(labels), [np.concatenate(x) for x in logits]
 
 
@@ -63,17 +94,23 @@ def evaluate(teacher, students, dataset, spec=None, reference=None, include_trai
     """Rows {"model", "split", metrics...} for the teacher, each student
     (name -> model) and the optional reference student, on clean test, clean
     train and, with a spec, an augmented pass over train."""
-    splits = [("test", lambda: evaluation_dataset(dataset.test, 500, dataset.properties))]
+    def batches_of(split):
+        return math.ceil(len(split) / EVAL_BATCH)
+
+    splits = [("test", lambda: evaluation_dataset(dataset.test, EVAL_BATCH, dataset.properties),
+               batches_of(dataset.test))]
     if include_train and not dataset.properties.streaming:
-        splits.append(("train", lambda: evaluation_dataset(dataset.train, 500, dataset.properties)))
+        splits.append(("train", lambda: evaluation_dataset(dataset.train, EVAL_BATCH, dataset.properties),
+                       batches_of(dataset.train)))
     if spec is not None and dataset.properties.kind == "image":
-        splits.append((f"train_{spec.policy}", lambda: augmented_pass(dataset, spec)))
+        splits.append((f"train_{spec.policy}", lambda: augmented_pass(dataset, spec), None))
     named = dict(students)
     if reference is not None:
         named["reference_student"] = reference
     rows, predictions = [], {}
-    for split, batches in splits:
-        labels, logits = predict_batches([teacher, *named.values()], batches())
+    for split, batches, total in splits:
+        labels, logits = predict_batches([teacher, *named.values()], batches(),
+                                         f"Evaluating teacher and {len(named)} student(s) on {split}", total)
         teacher_logits, by_name = logits[0], dict(zip(named, logits[1:]))
         rows.append({"model": "teacher", "split": split, **generalisation(labels, teacher_logits)})
         for name, student_logits in by_name.items():
@@ -84,6 +121,14 @@ def evaluate(teacher, students, dataset, spec=None, reference=None, include_trai
             rows.append(row)
         predictions[split] = (labels, teacher_logits, by_name)
     return rows, predictions
+
+
+def metric_rows(teacher, students, dataset, policy=None, seed=0, batch_size=128, reference=None):
+    """Every metric of the teacher ensemble and each student (name -> model)
+    on clean test and clean train, and with a policy name on one augmented
+    pass over train: a list of rows {"model", "split", metric: value}."""
+    spec = StreamSpec(policy, batch_size, seed, 1) if policy else None
+    return evaluate(teacher, students, dataset, spec, reference)[0]
 
 
 def write_rows(rows, json_path, csv_path):
@@ -118,8 +163,4 @@ def load_classifier(path):
         raise UserError(f"{path} does not exist.")
     if os.path.isdir(path):
         return SavedModelClassifier(path)
-    import keras
-
-    import kd_tf.models  # noqa: F401  registers the architectures
-
     return keras.saving.load_model(path, compile=False)

@@ -10,6 +10,8 @@ the lr changes), and its weight_decay is decoupled; neither matches.
 import keras
 from keras import ops
 
+from kd_tf.train.schedules import EpochCosineDecay
+
 
 class _CoupledDecay(keras.optimizers.Optimizer):
     """PyTorch's weight decay: wd * w added to the gradient of every parameter."""
@@ -89,3 +91,14 @@ class TorchAdam(_CoupledDecay):
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+def make_optimizer(recipe, steps_per_epoch, kind="sgd"):
+    """The recipe's optimizer with PyTorch semantics and its per-epoch
+    schedule: (optimizer, schedule)."""
+    schedule = EpochCosineDecay(recipe.lr, recipe.final_lr, recipe.epochs, steps_per_epoch, recipe.warmup_epochs)
+    if kind == "adam":
+        return TorchAdam(schedule, coupled_weight_decay=recipe.weight_decay), schedule
+    optimizer = TorchSGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov,
+                         coupled_weight_decay=recipe.weight_decay)
+    return optimizer, schedule

@@ -5,11 +5,13 @@ import os
 import pickle
 import tempfile
 
+import keras
 import numpy as np
 
 from kd_tf.errors import UserError
-from kd_tf.models import build_model, spec
 from kd_tf.models import reference_checkpoints as rc
+from kd_tf.models.registry import build_model, spec
+from kd_tf.train import teacher_store
 
 
 def read_state_dict(path):
@@ -78,16 +80,10 @@ def save_atomically(model, path):
 
 
 def add_imported_member(teacher_dir, model, arch, dataset, source):
-    from kd_tf.train import teachers
-
-    return teachers.add_imported_member(teacher_dir, model, arch, dataset, source, save_atomically)
+    return teacher_store.add_imported_member(teacher_dir, model, arch, dataset, source, save_atomically)
 
 
 def export_npz(model_path, output):
-    import keras
-
-    import kd_tf.models  # noqa: F401  registers the architectures
-
     if not os.path.exists(model_path):
         raise UserError(f"--model={model_path} does not exist.")
     model = keras.saving.load_model(model_path, compile=False)

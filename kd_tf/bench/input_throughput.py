@@ -5,23 +5,24 @@ import time
 
 import numpy as np
 
-from kd_tf.data import distillation_set, ood, sources
+from kd_tf.data import distillation_set, ood
+from kd_tf.data.catalog import PROPERTIES, Split
 from kd_tf.data.generators import Generator
-from kd_tf.data.pipeline import StreamSpec, stream
+from kd_tf.data.pipeline import stream
+from kd_tf.data.stream_spec import StreamSpec
+from kd_tf.models.registry import build_model
 
-CIFAR = sources.PROPERTIES["cifar100"]
+CIFAR = PROPERTIES["cifar100"]
 
 
 def synthetic_cifar(count, seed=0):
     rng = np.random.default_rng(seed)
-    return sources.Split(rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8),
+    return Split(rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8),
                          rng.integers(0, 100, count).astype(np.int64))
 
 
 def untrained_generator(width=256):
     """The study's SN-GAN generator at full width, untrained: sampling costs the same."""
-    from kd_tf.models import build_model
-
     model = build_model("sngan_generator", width=width)
     return Generator(lambda z: model(z, training=False), 128, (32, 32, 3), "untrained")
 

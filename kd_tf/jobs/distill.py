@@ -1,6 +1,6 @@
 """One distillation run, end to end: data, teachers (trained and cached if
 absent), the Distiller under the chosen strategy, evaluation, and outputs in
-the run directory. Binaries only parse flags and call `run`."""
+the run directory. experiments/distill parses flags and calls `run`."""
 
 import csv
 import dataclasses
@@ -11,94 +11,54 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import logging
 
+from kd_tf.config import gan as gan_config
+from kd_tf.config.datasets import for_dataset
+from kd_tf.config.distill import DistillConfig
+from kd_tf.config.runtime import Runtime
 from kd_tf.data import distillation_set, generators, ood, sources, visualize
-from kd_tf.data.pipeline import StreamSpec, distributed_stream, evaluation_dataset, steps_per_epoch, stream
+from kd_tf.data.pipeline import distributed_stream, evaluation_dataset, stream
 from kd_tf.data.policies import Options
+from kd_tf.data.stream_spec import StreamSpec, steps_per_epoch
 from kd_tf.distill.distiller import Distiller
 from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.errors import UserError
-from kd_tf.models import build_model
-from kd_tf.train import checkpoints, evaluation, export, initialisation, teachers
-from kd_tf.train.logging import EpochProgress, EpochVariable, TensorBoardScalars, write_text_summary
-from kd_tf.train.recipes import student_recipe, teacher_recipe
+from kd_tf.jobs import gan as gan_job
+from kd_tf.jobs import teachers as teachers_job
+from kd_tf.models.registry import build_model
+from kd_tf.train import evaluation, export, initialisation, summaries, teacher_store
+from kd_tf.train.callbacks.epoch_progress import EpochProgress
+from kd_tf.train.callbacks.epoch_variable import EpochVariable
+from kd_tf.train.callbacks.non_finite_loss_guard import NonFiniteLossGuard
+from kd_tf.train.callbacks.save_checkpoints import SaveCheckpoints
+from kd_tf.train.callbacks.tensorboard_scalars import TensorBoardScalars
+from kd_tf.train.checkpoints import RunCheckpoint, has_checkpoint
+from kd_tf.train.optimizers import make_optimizer
 from kd_tf.train.run_dir import RunDir, resolve_path
 from kd_tf.train.strategy import make_strategy
 
 
 @dataclasses.dataclass(frozen=True)
-class DistillConfig:
-    dataset: str = "mnist5k"
-    data_dir: str | None = None
-    aug: str = "mixup"
-    num_teachers: int = 3
-    temperature: float = 4.0
-    alpha: float = 0.0
-    epochs: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    seed: int = 0
-    output_dir: str | None = None
-    teacher_dir: str | None = None
-    teacher_arch: str | None = None  # default: the ensemble's, else the dataset's
-    student_arch: str | None = None  # default: the dataset's
-    strategy: str = "auto"
-    tpu: str = ""
-    overwrite: bool = False
-    # Policy options (REFERENCE.md section 4).
-    rotation_degrees: float = 20.0
-    noise_prob: float = 0.2
-    generator: str | None = None
-    synth_ratio: float = 0.25
-    synth_temperature: float | None = None  # default: --temperature (the paper)
-    ood_dataset: str | None = None  # default: svhn_cropped; sample_photos on mnist5k
-    ood_count: int | None = None  # default: 10,000; 1,000 on mnist5k
-    distill_splits: str | None = None  # data recycling: d0, d1 or d0,d1
-    split_temperatures: str | None = None
-    data_fraction: float | None = None
-    # Engine options.
-    loss: str = "fwd_ce"
-    hard_label: str = "argmax"
-    label_corruption: float = 0.0
-    optimizer: str = "sgd"
-    weight_decay: float | None = None  # default: the recipe's (1e-4)
-    teacher_offset: int = 0
-    init: str = "random"
-    init_lambda: float | None = None
-    checkpoint_every_steps: int = 0  # 0: checkpoints after every epoch only
-
-    def run_name(self):
-        splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
-        return (f"{self.dataset}-{self.teacher_arch}x{self.num_teachers}-to-{self.student_arch}-"
-                f"{self.aug}{splits}-t{self.temperature:g}-a{self.alpha:g}-s{self.seed}")
+class Plan:
+    """A run with every default filled in and its paths absolute."""
+    config: DistillConfig
+    output_dir: str
+    teacher_dir: str
 
 
-
-def resolve(config):
-    """Fills in what the flags left to defaults: architectures (from the
-    ensemble's manifest, else the dataset's) and the teacher directory.
-    Paths stay as given; the binary resolves them."""
-    default_arch = sources.PROPERTIES[config.dataset].default_arch
-    teacher_arch = config.teacher_arch
-    if teacher_arch is None and config.teacher_dir:
-        manifest = teachers.read_manifest(resolve_path(config.teacher_dir))
-        teacher_arch = manifest["architecture"] if manifest else None
-    teacher_arch = teacher_arch or default_arch
-    recycling = "-d0" if config.distill_splits else ""
-    embedded = config.dataset == "mnist5k"
-    default_teacher_dir = os.path.join("runs", "teachers", f"{config.dataset}-{teacher_arch}{recycling}")
-    return dataclasses.replace(
-        config, teacher_arch=teacher_arch, student_arch=config.student_arch or default_arch,
-        teacher_dir=config.teacher_dir or default_teacher_dir,
-        synth_temperature=config.synth_temperature or config.temperature,
-        ood_dataset=config.ood_dataset or (ood.EMBEDDED if embedded else "svhn_cropped"),
-        ood_count=config.ood_count or (1000 if embedded else 10_000))
+def plan(config, runtime):
+    """Resolves the config (the teacher architecture comes from an existing
+    ensemble's manifest) and the run's directories."""
+    manifest = teacher_store.read_manifest(resolve_path(config.teacher_dir)) if config.teacher_dir else None
+    config = config.resolved(manifest["architecture"] if manifest else None)
+    output_dir = resolve_path(runtime.output_dir or os.path.join("runs", config.run_name()))
+    return Plan(config, output_dir, resolve_path(config.teacher_dir))
 
 
-def build_inputs(config, dataset, replicas):
-    """The distillation set and the stream spec of a run."""
+def build_inputs(config, dataset, replicas, data_dir=None):
+    """The distillation set, the stream spec, the recipe and the steps per
+    epoch of a resolved config."""
     if dataset.properties.streaming and (config.aug == "ood" or config.distill_splits or config.data_fraction):
         raise UserError(f"{dataset.name} is streamed: --aug=ood, --distill_splits and --data_fraction need an "
                         "in-memory dataset.")
@@ -106,23 +66,22 @@ def build_inputs(config, dataset, replicas):
               if config.distill_splits else None)
     extra = None
     if config.aug == "ood":
-        extra = ood.load(config.ood_dataset, config.ood_count, dataset.properties.image_shape, config.data_dir)
+        extra = ood.load(config.ood_dataset, config.ood_count, dataset.properties.image_shape, data_dir)
     data = (dataset.train if dataset.properties.streaming else
             distillation_set.build(dataset.train, config.temperature, splits, config.data_fraction,
                                    config.seed, extra))
     generator = None
     if config.aug == "gan":
-        generator = generators.load(generator_for(config))
+        generator = generators.load(generator_for(config, data_dir))
         generators.check_matches(generator, dataset.properties.image_shape)
-    recipe = student_recipe(config.dataset, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                            weight_decay=config.weight_decay)
+    recipe = config.student_recipe()
     spec = StreamSpec(config.aug, recipe.batch_size, config.seed, recipe.epochs,
                       Options(rotation_degrees=config.rotation_degrees, noise_prob=config.noise_prob),
                       generator, config.synth_ratio, config.synth_temperature, config.temperature)
     return data, spec, recipe, steps_per_epoch(len(data), spec, replicas)
 
 
-def generator_for(config):
+def generator_for(config, data_dir=None):
     """--generator, or on the embedded data the quick SN-GAN of train_gan,
     trained on first use and then reused (as teachers are)."""
     if config.generator:
@@ -130,13 +89,12 @@ def generator_for(config):
     if config.dataset != "mnist5k":
         raise UserError("--aug=gan needs --generator=PATH: a .keras file or SavedModel mapping z to images "
                         "in [-1, 1] (experiments/train_gan writes one).")
-    from kd_tf.train import gan_job
-
-    output_dir = resolve_path(gan_job.default_output_dir(config.dataset))
-    path = gan_job.generator_path(output_dir)
+    output_dir = resolve_path(gan_config.default_output_dir(config.dataset))
+    path = gan_config.generator_path(output_dir)
     if not os.path.exists(path):
         logging.info("No generator for mnist5k yet: training one into %s (a few minutes).", output_dir)
-        gan_job.run(gan_job.GanConfig(dataset=config.dataset, seed=config.seed), output_dir)
+        gan_job.run(gan_config.GanConfig(dataset=config.dataset, seed=config.seed),
+                    Runtime(data_dir=data_dir, output_dir=output_dir))
     return path
 
 
@@ -145,11 +103,8 @@ def log_batch_grid(log_dir, data, properties, spec):
     if properties.kind != "image":
         return
     batch = next(iter(stream(data, properties, spec).take(1)))
-    image = visualize.grid(batch["image"].numpy(), visualize.row_kinds(batch, spec.real_per_replica()))
-    writer = tf.summary.create_file_writer(f"{log_dir}/train")
-    with writer.as_default():
-        tf.summary.image("distillation_batch", image[None], step=0)
-    writer.close()
+    summaries.write_image(log_dir, "distillation_batch",
+                          visualize.grid(batch["image"].numpy(), visualize.row_kinds(batch, spec.real_per_replica())))
 
 
 SUMMARY_KEYS = ["loss", "agreement", "kl", "val_accuracy", "val_agreement", "val_kl"]
@@ -164,35 +119,40 @@ def completed_results(output_dir):
         return json.load(f)
 
 
-def run(config, output_dir, teacher_dir, flags_text=""):
-    """Runs a distillation, or resumes it from output_dir's last checkpoint;
-    output_dir and teacher_dir are absolute paths. With config.overwrite, what
-    output_dir holds is replaced."""
+def run(config, runtime, flags_text=""):
+    """Runs a distillation, or resumes it from its run directory's last
+    checkpoint. A finished run is not redone unless runtime.overwrite: its
+    results come back with "finished_before": True."""
     start = time.time()
-    config = resolve(config)
+    the_plan = plan(config, runtime)
+    config, output_dir, teacher_dir = the_plan.config, the_plan.output_dir, the_plan.teacher_dir
+    if not runtime.overwrite:
+        finished = completed_results(output_dir)
+        if finished is not None:
+            return {**finished, "finished_before": True}
     run_dir = RunDir(output_dir)
-    if config.overwrite and os.path.isdir(output_dir):
+    if runtime.overwrite and os.path.isdir(output_dir):
         shutil.rmtree(output_dir)
     run_dir.create()
     with open(run_dir.flags, "w") as f:
         f.write(flags_text)
 
-    strategy = make_strategy(config.strategy, config.tpu)
+    strategy = make_strategy(runtime.strategy, runtime.tpu)
     logging.info("Strategy %s with %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync)
-    dataset = sources.load(config.dataset, config.data_dir)
+    dataset = sources.load(config.dataset, runtime.data_dir)
     props = dataset.properties
     logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
 
-    data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync)
+    data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync, runtime.data_dir)
     manifest, indices = select_teachers(config, dataset, teacher_dir, strategy)
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        members = teachers.load_members(teacher_dir, manifest, indices)
+        members = teacher_store.load_members(teacher_dir, manifest, indices)
         teacher = TeacherEnsemble(members)
         student = build_model(config.student_arch, props.num_classes, props.image_shape, **props.model_kwargs())
         init_weights = manifest["members"][indices[0]].get("init_weights")  # imported members have none
-        if tf.train.latest_checkpoint(run_dir.checkpoints):
+        if has_checkpoint(run_dir.checkpoints):
             # The checkpoint holds the student; initialising again (for interpolate, a
             # BN pass over the training data) would be overwritten.
             init = f"{config.init}, restored from the run's checkpoint"
@@ -203,11 +163,11 @@ def run(config, output_dir, teacher_dir, flags_text=""):
         distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha,
                               loss=config.loss, hard_label=config.hard_label,
                               label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed)
-        optimizer, schedule = teachers.make_optimizer(recipe, steps, config.optimizer)
+        optimizer, schedule = make_optimizer(recipe, steps, config.optimizer)
         distiller.compile(optimizer=optimizer, jit_compile=False)
         optimizer.build(student.trainable_variables)  # so that a checkpoint restores its slots
 
-    checkpoint = checkpoints.RunCheckpoint(run_dir.checkpoints, distiller)
+    checkpoint = RunCheckpoint(run_dir.checkpoints, distiller)
     start_step = checkpoint.restore()
     start_epoch, step_in_epoch = divmod(start_step, steps)
     if start_step:
@@ -215,14 +175,14 @@ def run(config, output_dir, teacher_dir, flags_text=""):
                      step_in_epoch, steps, start_step)
         trim_metrics_csv(run_dir.metrics_csv, start_epoch)
     else:
-        write_text_summary(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
-        write_hparams(run_dir.tensorboard, config, recipe)
+        summaries.write_text(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
+        summaries.write_hparams(run_dir.tensorboard, hparams(config, recipe))
         log_batch_grid(run_dir.tensorboard, data, props, spec)
     logging.info("Distilling %d x %s (members %s) into %s (init: %s) with --aug=%s, --loss=%s, tau=%g, alpha=%g "
                  "on %d rows: %d epochs of %d steps", config.num_teachers, config.teacher_arch, indices,
                  config.student_arch, init, config.aug, config.loss, config.temperature, config.alpha, len(data),
                  recipe.epochs, steps)
-    guard = checkpoints.NonFiniteLossGuard()
+    guard = NonFiniteLossGuard()
     test_data = evaluation_dataset(dataset.test, 500, props)
 
     def fit(first_epoch, last_epoch, steps_per_epoch, skip_steps=0):
@@ -235,9 +195,9 @@ def run(config, output_dir, teacher_dir, flags_text=""):
                 TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value),
                 keras.callbacks.CSVLogger(run_dir.metrics_csv, append=start_step > 0 or first_epoch > 0),
                 EpochProgress("student", recipe.epochs, SUMMARY_KEYS),
-                checkpoints.SaveCheckpoints(checkpoint, guard, config.checkpoint_every_steps),
+                SaveCheckpoints(checkpoint, guard, runtime.checkpoint_every_steps),
             ])
-        guard.raise_if_failed(checkpoint)
+        guard.raise_if_failed(checkpoint.latest)
 
     if step_in_epoch:  # a mid-epoch resume: finish that epoch from its next batch first
         fit(start_epoch, start_epoch + 1, steps - step_in_epoch, skip_steps=step_in_epoch)
@@ -249,6 +209,7 @@ def run(config, output_dir, teacher_dir, flags_text=""):
     results["online"] = last_epoch_online_metrics(run_dir.metrics_csv)
     export.save_student(student, run_dir, props.image_shape)
     results["config"] = dataclasses.asdict(config)
+    results["runtime"] = {**dataclasses.asdict(runtime), "output_dir": output_dir}
     results["teacher_dir"] = teacher_dir
     results["teacher_members"] = [{"index": i, **manifest["members"][i]} for i in indices]
     results["init"] = init
@@ -262,12 +223,12 @@ def select_teachers(config, dataset, teacher_dir, strategy):
     """Trains what is missing and picks members offset .. offset+m-1. An
     ensemble that can train grows to offset+m members; an imported one wraps."""
     split = "d0" if config.distill_splits else "all"
-    existing = teachers.read_manifest(teacher_dir)
+    existing = teacher_store.read_manifest(teacher_dir)
     trainable = existing is None or existing.get("recipe") is not None
     wanted = config.num_teachers + (config.teacher_offset if trainable else 0)
-    manifest = teachers.ensure_ensemble(teacher_dir, dataset, config.teacher_arch, wanted,
-                                        teacher_recipe(config.dataset), strategy, train_split=split)
-    return manifest, teachers.member_indices(manifest, config.num_teachers, config.teacher_offset)
+    manifest = teachers_job.ensure_ensemble(teacher_dir, dataset, config.teacher_arch, wanted,
+                                            for_dataset(config.dataset).teacher, strategy, train_split=split)
+    return manifest, teacher_store.member_indices(manifest, config.num_teachers, config.teacher_offset)
 
 
 def trim_metrics_csv(metrics_csv, first_epoch_to_redo):
@@ -290,19 +251,14 @@ def last_epoch_online_metrics(metrics_csv):
     return {k: float(v) for k, v in rows[-1].items() if k != "epoch" and not k.startswith("val_")}
 
 
-def write_hparams(log_dir, config, recipe):
-    """An HParams summary, so that sweeps compare in TensorBoard's HParams dashboard."""
-    from tensorboard.plugins.hparams import api as hp
-
-    writer = tf.summary.create_file_writer(f"{log_dir}/test")
-    with writer.as_default():
-        hp.hparams({
-            "temperature": config.temperature, "alpha": config.alpha, "aug": config.aug,
-            "num_teachers": config.num_teachers, "teacher_arch": config.teacher_arch,
-            "student_arch": config.student_arch, "loss": config.loss, "dataset": config.dataset,
-            "optimizer": config.optimizer, "epochs": recipe.epochs, "init": config.init, "seed": config.seed,
-        })
-    writer.close()
+def hparams(config, recipe):
+    """What TensorBoard's HParams dashboard compares runs by."""
+    return {
+        "temperature": config.temperature, "alpha": config.alpha, "aug": config.aug,
+        "num_teachers": config.num_teachers, "teacher_arch": config.teacher_arch,
+        "student_arch": config.student_arch, "loss": config.loss, "dataset": config.dataset,
+        "optimizer": config.optimizer, "epochs": recipe.epochs, "init": config.init, "seed": config.seed,
+    }
 
 
 def final_evaluation(dataset, teacher, student, run_dir, spec):

@@ -19,7 +19,9 @@ CLASSIFIERS = (
     "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
     "resnet50", "bilstm",
 )
+HARD_LABELS = ("argmax", "sample")
 LOSSES = ("fwd_ce", "rev_ce", "kl", "sym_kl", "avg_sym_kl", "brier", "hard", "cvx")
 INIT_MODES = ("random", "interpolate", "teacher_init")
 OPTIMIZERS = ("sgd", "adam")
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
+FID_FEATURES = ("pool", "logits")

@@ -10,63 +10,25 @@ scalars, a fixed-z sample grid, FID and IS; the generator is exported as a
 import dataclasses
 import json
 import os
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from kd_tf.config.gan import default_output_dir, generator_path
 from kd_tf.data import sources, visualize
 from kd_tf.data.gan_input import real_stream
 from kd_tf.data.normalization import normalize
 from kd_tf.errors import UserError
 from kd_tf.gan import inception, scores
 from kd_tf.gan.model import SNGAN
-from kd_tf.models import build_model
+from kd_tf.models.registry import build_model
 from kd_tf.train import export
+from kd_tf.train.callbacks.gan_monitor import GanMonitor
+from kd_tf.train.run_dir import resolve_path
 from kd_tf.train.schedules import LinearDecay
 from kd_tf.train.strategy import make_strategy
-
-
-@dataclasses.dataclass(frozen=True)
-class GanConfig:
-    dataset: str = "cifar100"
-    data_dir: str | None = None
-    gen_steps: int | None = None  # default 100,000 (2,000 on mnist5k)
-    disc_steps_per_gen_step: int | None = None  # default 5 (2 on mnist5k)
-    batch_size: int | None = None  # default 128 (64 on mnist5k)
-    lr: float = 2e-4
-    final_lr: float = 1e-6
-    beta_1: float = 0.0
-    beta_2: float = 0.9
-    z_dim: int = 128
-    gen_width: int | None = None  # default 256 (32 on mnist5k)
-    disc_width: int | None = None  # default 128 (32 on mnist5k)
-    checkpoint_every: int | None = None  # generator steps; default 1,000 (200 on mnist5k)
-    fid_samples: int = 5000
-    fid_every: int = 0  # generator steps between FID/IS evaluations; 0: at the end only
-    fid_features: str = "pool"  # or "logits", as the reference computed it
-    inception_weights: str | None = None
-    seed: int = 0
-    strategy: str = "auto"
-    tpu: str = ""
-
-    def resolved(self):
-        small = self.dataset == "mnist5k"
-        defaults = dict(gen_steps=2000 if small else 100_000, disc_steps_per_gen_step=2 if small else 5,
-                        batch_size=64 if small else 128, gen_width=32 if small else 256,
-                        disc_width=32 if small else 128, checkpoint_every=200 if small else 1000)
-        return dataclasses.replace(self, **{k: getattr(self, k) if getattr(self, k) is not None else v
-                                            for k, v in defaults.items()})
-
-
-def default_output_dir(dataset):
-    return os.path.join("runs", "gan", dataset.replace("/", "_"))
-
-
-def generator_path(output_dir):
-    return os.path.join(output_dir, "generator.keras")
 
 
 def build(config, properties, strategy):
@@ -113,52 +75,20 @@ class Evaluator:
         return {f"fid_{self.config.fid_features}": scores.fid(self.real, fake), "inception_score": mean}
 
 
-class GanMonitor(keras.callbacks.Callback):
-    """Every N generator steps: checkpoint, TensorBoard scalars and samples, FID/IS, a console line."""
-
-    def __init__(self, gan, manager, log_dir, config, evaluator):
-        super().__init__()
-        self.gan, self.manager, self.config, self.evaluator = gan, manager, config, evaluator
-        self.writer = tf.summary.create_file_writer(log_dir)
-        self.fixed_z = tf.random.stateless_normal([64, config.z_dim], seed=[config.seed, 7])
-        self.start = time.time()
-        self.last = {}
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = int(self.gan.g_optimizer.iterations.numpy())
-        self.manager.save(checkpoint_number=step)
-        samples = np.asarray(self.gan.sample(self.fixed_z))
-        grid = visualize.grid(samples, np.full(len(samples), visualize.SYNTHETIC), columns=8)
-        every = self.config.fid_every
-        due = step == self.config.gen_steps or (every and step % every == 0)
-        extra = self.evaluator(self.gan.generator) if due else {}
-        self.last = {**(logs or {}), **extra}
-        with self.writer.as_default():
-            for name, value in self.last.items():
-                tf.summary.scalar(name, value, step=step)
-            tf.summary.scalar("g_learning_rate", float(self.gan.g_optimizer.learning_rate), step=step)
-            tf.summary.scalar("d_learning_rate", float(self.gan.d_optimizer.learning_rate), step=step)
-            tf.summary.image("samples", grid[None], step=step)
-        self.writer.flush()
-        logging.info("generator step %d/%d  d_loss %.4f  g_loss %.4f%s  (%.0fs)", step, self.config.gen_steps,
-                     self.last.get("d_loss", float("nan")), self.last.get("g_loss", float("nan")),
-                     "".join(f"  {k} {v:.3f}" for k, v in extra.items()), time.time() - self.start)
-
-
-def run(config, output_dir):
-    """Trains (or resumes) a GAN in output_dir; returns results.json's content."""
+def run(config, runtime):
+    """Trains (or resumes) a GAN in runtime.output_dir (default
+    runs/gan/<dataset>); returns results.json's content."""
     config = config.resolved()
+    output_dir = resolve_path(runtime.output_dir or default_output_dir(config.dataset))
     if config.gen_steps % config.checkpoint_every:
         raise UserError(f"--gen_steps={config.gen_steps} must be a multiple of --checkpoint_every="
                         f"{config.checkpoint_every}.")
     if config.fid_every and config.fid_every % config.checkpoint_every:
         raise UserError(f"--fid_every={config.fid_every} must be a multiple of --checkpoint_every="
                         f"{config.checkpoint_every}.")
-    if config.fid_features not in ("pool", "logits"):
-        raise UserError("--fid_features takes pool or logits.")
     os.makedirs(output_dir, exist_ok=True)
-    strategy = make_strategy(config.strategy, config.tpu)
-    dataset = sources.load(config.dataset, config.data_dir)
+    strategy = make_strategy(runtime.strategy, runtime.tpu)
+    dataset = sources.load(config.dataset, runtime.data_dir)
     if dataset.properties.kind != "image" or dataset.properties.streaming:
         raise UserError(f"train_gan takes an in-memory image dataset, not {config.dataset}.")
     keras.utils.set_random_seed(config.seed)
@@ -183,7 +113,8 @@ def run(config, output_dir):
                 initial_epoch=step // config.checkpoint_every, steps_per_epoch=config.checkpoint_every,
                 callbacks=[monitor], verbose=0)
     results = {"generator_steps": int(gan.g_optimizer.iterations.numpy()),
-               **{k: float(v) for k, v in monitor.last.items()}, "config": dataclasses.asdict(config)}
+               **{k: float(v) for k, v in monitor.last.items()}, "config": dataclasses.asdict(config),
+               "runtime": {**dataclasses.asdict(runtime), "output_dir": output_dir}}
     save_generator(gan, output_dir, config)
     with open(os.path.join(output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)

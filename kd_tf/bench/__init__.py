@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (input throughput; later the training step)."""

@@ -1,0 +1,93 @@
+"""The configuration of one distillation: the experiment's options only
+(where the run goes and how it is executed are kd_tf.config.runtime)."""
+
+import dataclasses
+import os
+
+from kd_tf.config import choices
+from kd_tf.config.datasets import describe, for_dataset, lookup
+from kd_tf.config.options import option, with_dataset_defaults
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig:
+    dataset: str = option("mnist5k", "Dataset (mnist5k is embedded; the others are TFDS).", choices=choices.DATASETS)
+    aug: str = option("mixup", "Distillation data policy.", choices=choices.POLICIES)
+    num_teachers: int = option(3, "Ensemble size m.", lower=1)
+    temperature: float = option(4.0, "Distillation temperature tau.", lower=1e-6)
+    alpha: float = option(0.0, "Weight of the true-label cross-entropy.", lower=0.0, upper=1.0)
+    epochs: int | None = option(None, "Student epochs.", lower=1, per_dataset="student.epochs")
+    batch_size: int | None = option(None, "Global student batch.", lower=1, per_dataset="student.batch_size")
+    lr: float | None = option(None, "Initial student learning rate; cosine to the recipe's final lr, per epoch.",
+                              lower=0.0, per_dataset="student.lr")
+    seed: int = option(0, "Seed of the student's initialisation and of the data stream.")
+    teacher_dir: str | None = option(
+        None, "Teacher ensemble directory; missing members are trained there "
+        "(default: runs/teachers/<dataset>-<teacher_arch>, with -d0 for data recycling).")
+    teacher_arch: str | None = option(
+        None, "Architecture of new teachers (default: the ensemble's, else the dataset's: "
+        f"{describe('architecture')}).", choices=choices.CLASSIFIERS)
+    student_arch: str | None = option(None, "Student architecture.", choices=choices.CLASSIFIERS,
+                                      per_dataset="architecture")
+    # Policy options (REFERENCE.md section 4).
+    rotation_degrees: float = option(20.0, "rotation, combined: largest angle (the paper's; the reference "
+                                     "config's 90 is not).", lower=0.0)
+    noise_prob: float = option(0.2, "noise: probability that an image is replaced by U[0,1] noise.",
+                               lower=0.0, upper=1.0)
+    generator: str | None = option(None, "gan: generator (.keras or SavedModel) mapping z to images in [-1, 1] "
+                                   "(default on mnist5k: the quick generator, trained on first use).")
+    synth_ratio: float = option(0.25, "gan: synthetic rows per real row (1:4 gives 25 of 128).", lower=0.0)
+    synth_temperature: float | None = option(
+        None, "gan: temperature of synthetic rows (default: --temperature, as in the paper; the reference's "
+        "later code used 1).", lower=1e-6)
+    ood_dataset: str | None = option(None, "ood: source of unlabelled images.", choices=choices.OOD_DATASETS,
+                                     per_dataset="ood_dataset")
+    ood_count: int | None = option(None, "ood: images added, chosen with a fixed seed.", lower=1,
+                                   per_dataset="ood_count")
+    distill_splits: str | None = option(None, "Data recycling: distil on d0, d1 or d0,d1 (teachers learn from d0).")
+    split_temperatures: str | None = option(None, "Data recycling: a temperature per split, e.g. 1,4 "
+                                            "(default: --temperature for each).")
+    data_fraction: float | None = option(None, "Distil on this class-balanced fraction of the real rows "
+                                         "(default: all).", lower=0.0, upper=1.0)
+    # Engine options.
+    loss: str = option("fwd_ce", "Teacher-student loss (fwd_ce is the paper's L_KD).", choices=choices.LOSSES)
+    hard_label: str = option("argmax", "hard, cvx: the teacher's argmax, or a draw from its softmax.",
+                             choices=choices.HARD_LABELS)
+    label_corruption: float = option(0.0, "hard, cvx: probability of replacing a hard label by a random class.",
+                                     lower=0.0, upper=1.0)
+    optimizer: str = option("sgd", "sgd (the recipe: Nesterov) or adam (PyTorch's Adam).",
+                            choices=choices.OPTIMIZERS)
+    weight_decay: float | None = option(None, "Coupled (PyTorch) weight decay; 0 for none.", lower=0.0,
+                                        per_dataset="student.weight_decay")
+    teacher_offset: int = option(0, "Use members offset .. offset+m-1 of --teacher_dir, so that trials take "
+                                 "disjoint teacher sets.", lower=0)
+    init: str = option("random", "Student initialisation: random, interpolate (--init_lambda), or the teacher's "
+                       "initial weights.", choices=choices.INIT_MODES)
+    init_lambda: float | None = option(None, "interpolate: lambda * teacher + (1 - lambda) * random.",
+                                       lower=0.0, upper=1.0)
+
+    def resolved(self, ensemble_architecture=None):
+        """Every default filled in: per-dataset values, the teacher
+        architecture (explicit, else the ensemble's, which the caller reads
+        from its manifest, else the dataset's) and the teacher directory."""
+        config = with_dataset_defaults(self, self.dataset)
+        teacher_arch = self.teacher_arch or ensemble_architecture or lookup(self.dataset, "architecture")
+        return dataclasses.replace(
+            config, teacher_arch=teacher_arch,
+            teacher_dir=self.teacher_dir or default_teacher_dir(self.dataset, teacher_arch, bool(self.distill_splits)),
+            synth_temperature=self.synth_temperature or self.temperature)
+
+    def student_recipe(self):
+        """The dataset's student recipe with this config's overrides (on a resolved config)."""
+        return dataclasses.replace(for_dataset(self.dataset).student, epochs=self.epochs,
+                                   batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay)
+
+    def run_name(self):
+        splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
+        return (f"{self.dataset}-{self.teacher_arch}x{self.num_teachers}-to-{self.student_arch}-"
+                f"{self.aug}{splits}-t{self.temperature:g}-a{self.alpha:g}-s{self.seed}")
+
+
+def default_teacher_dir(dataset, architecture, recycling=False):
+    return os.path.join("runs", "teachers", f"{dataset}-{architecture}{'-d0' if recycling else ''}")
+

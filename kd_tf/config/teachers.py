@@ -1,0 +1,37 @@
+"""The configuration of a teacher ensemble's training (experiments/train_teachers)."""
+
+import dataclasses
+
+from kd_tf.config import choices
+from kd_tf.config.datasets import for_dataset
+from kd_tf.config.distill import default_teacher_dir
+from kd_tf.config.options import option, with_dataset_defaults
+
+
+@dataclasses.dataclass(frozen=True)
+class TeacherConfig:
+    dataset: str = option("mnist5k", "Dataset (mnist5k is embedded; the others are TFDS).", choices=choices.DATASETS)
+    arch: str | None = option(None, "Member architecture.", choices=choices.CLASSIFIERS, per_dataset="architecture")
+    num_teachers: int = option(3, "Number of members the directory should hold.", lower=1)
+    teacher_dir: str | None = option(None, "Ensemble directory (default: runs/teachers/<dataset>-<arch>).")
+    epochs: int | None = option(None, "Epochs per member.", lower=1, per_dataset="teacher.epochs")
+    batch_size: int | None = option(None, "Global batch.", lower=1, per_dataset="teacher.batch_size")
+    lr: float | None = option(None, "Initial learning rate, cosine to the recipe's final lr.", lower=0.0,
+                              per_dataset="teacher.lr")
+    train_size: int | None = option(None, "Train each member on a class-balanced subset of this size.", lower=1,
+                                    per_dataset="teacher.train_size")
+    seed: int = option(0, "Seed of member 0 of a new ensemble; member i has seed + i (an existing ensemble "
+                       "keeps its own).")
+    train_split: str = option("all", "Learn from the whole train split, or a data-recycling half (d0 as in "
+                              "the study).", choices=choices.TEACHER_SPLITS)
+
+    def resolved(self):
+        config = with_dataset_defaults(self, self.dataset)
+        return dataclasses.replace(
+            config, teacher_dir=self.teacher_dir or default_teacher_dir(self.dataset, config.arch,
+                                                                self.train_split == "d0"))
+
+    def recipe(self):
+        """The dataset's teacher recipe with this config's overrides (on a resolved config)."""
+        return dataclasses.replace(for_dataset(self.dataset).teacher, epochs=self.epochs,
+                                   batch_size=self.batch_size, lr=self.lr, train_size=self.train_size)

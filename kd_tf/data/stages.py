@@ -1,0 +1,32 @@
+"""The two stages every stream shares, in-memory or streamed: the policy on
+one decoded example, and the batch-level stages (mixup, normalisation,
+synthetic rows) on one batch."""
+
+import tensorflow as tf
+
+from kd_tf.data import batch_ops, keys, policies
+from kd_tf.data.normalization import to_model_range
+
+
+def finish_example(inputs, label, temperature, key, spec, properties):
+    """The policy's per-example stages on one decoded example. Images come in
+    [0, 1]; token ids pass through unchanged."""
+    if properties.kind == "text":
+        return {"image": inputs, "label": label, "temperature": temperature}
+    image, has_label = policies.augment_example(inputs, key, spec.policy, properties, spec.options)
+    return {"image": image, "label": tf.where(has_label, label, -1), "temperature": temperature}
+
+
+def batch_stage(batch, spec, properties, layout, epoch, step):
+    """The policy's batch stages, then normalisation, then synthetic rows."""
+    if properties.kind == "text":
+        return batch
+    if spec.policy == "mixup":
+        batch["image"], _, _ = batch_ops.mixup(batch["image"], keys.key(spec.seed, keys.BATCH, epoch, layout.pipeline,
+                                                                         step))
+    batch["image"] = to_model_range(batch["image"])
+    if layout.synthetic:
+        key = keys.key(spec.seed, keys.SYNTHETIC, epoch, layout.pipeline, step)
+        batch = batch_ops.append_rows(
+            batch, batch_ops.synthetic_rows(spec.generator, layout.synthetic, key, spec.synth_temperature))
+    return batch

@@ -1,0 +1,1 @@
+"""Keras callbacks of kd_tf's jobs, one per module."""

@@ -1,0 +1,124 @@
+"""Teacher ensembles as directories: a manifest and one file per member.
+
+  <teacher_dir>/manifest.json                 architecture, dataset, recipe, members
+  <teacher_dir>/member_<i>.keras              trained member
+  <teacher_dir>/member_<i>.init.weights.h5    its initial weights (for --init=teacher_init)
+
+Reading, checking and selecting members lives here; training missing members
+is the teachers job (kd_tf.jobs.teachers).
+"""
+
+import json
+import os
+
+import keras
+
+from kd_tf.data.catalog import properties as dataset_properties
+from kd_tf.distill.ensemble import TeacherEnsemble
+from kd_tf.errors import UserError
+
+MANIFEST = "manifest.json"
+
+
+class EnsembleMismatchError(UserError):
+    pass
+
+
+def member_path(teacher_dir, index):
+    return os.path.join(teacher_dir, f"member_{index}.keras")
+
+
+def init_weights_path(teacher_dir, index):
+    return os.path.join(teacher_dir, f"member_{index}.init.weights.h5")
+
+
+def read_manifest(teacher_dir):
+    path = os.path.join(teacher_dir, MANIFEST)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_manifest(teacher_dir, manifest):
+    """Atomically: an interrupted write leaves the previous manifest."""
+    tmp = os.path.join(teacher_dir, MANIFEST + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2)
+    os.replace(tmp, os.path.join(teacher_dir, MANIFEST))
+
+
+def new_manifest(architecture, dataset_name, properties, recipe=None, train_split="all", seed_base=0):
+    """The manifest of an empty ensemble; recipe None marks imported members."""
+    return {
+        "architecture": architecture,
+        "dataset": dataset_name,
+        "train_split": train_split,
+        "num_classes": properties.num_classes,
+        "input_shape": list(properties.image_shape),
+        "recipe": recipe,
+        "seed_base": seed_base,  # member i has seed seed_base + i, whoever adds it
+        "members": [],
+    }
+
+
+def check_compatible(teacher_dir, manifest, dataset_name, properties, architecture=None):
+    """Fails fast, naming the directory, when an ensemble cannot serve this run."""
+    problems = []
+    if manifest.get("num_classes") != properties.num_classes:
+        problems.append(f"it predicts {manifest.get('num_classes')} classes, {dataset_name} has "
+                        f"{properties.num_classes}")
+    if tuple(manifest.get("input_shape", ())) != tuple(properties.image_shape):
+        problems.append(f"its input shape is {tuple(manifest.get('input_shape', ()))}, {dataset_name} "
+                        f"images are {tuple(properties.image_shape)}")
+    if architecture and manifest.get("architecture") != architecture:
+        problems.append(f"its architecture is {manifest.get('architecture')}, not {architecture}")
+    if problems:
+        raise EnsembleMismatchError(
+            f"The teacher ensemble in {teacher_dir} does not fit this run: {'; '.join(problems)}. "
+            "Pass another --teacher_dir (an empty one trains a new ensemble)."
+        )
+
+
+def member_indices(manifest, num_members, offset=0):
+    """Members offset .. offset+m-1, wrapping around the directory's members, so
+    that trials can use disjoint teacher sets (--teacher_offset)."""
+    count = len(manifest["members"])
+    if count < num_members:
+        raise EnsembleMismatchError(f"The ensemble holds {count} members, {num_members} were asked for.")
+    return [(offset + i) % count for i in range(num_members)]
+
+
+def load_members(teacher_dir, manifest, indices):
+    return [keras.saving.load_model(os.path.join(teacher_dir, manifest["members"][i]["file"]), compile=False)
+            for i in indices]
+
+
+def load_ensemble(teacher_dir, num_members=None, offset=0):
+    """A TeacherEnsemble of `num_members` members (default: all) of a
+    teacher directory, starting at `offset`."""
+    manifest = read_manifest(teacher_dir)
+    if manifest is None:
+        raise EnsembleMismatchError(f"{teacher_dir} holds no teacher ensemble (no {MANIFEST}).")
+    indices = member_indices(manifest, num_members or len(manifest["members"]), offset)
+    return TeacherEnsemble(load_members(teacher_dir, manifest, indices))
+
+
+def add_imported_member(teacher_dir, model, architecture, dataset_name, source, save):
+    """Adds an imported model (e.g. a reference checkpoint) as the next member;
+    save(model, path) writes it."""
+    properties = dataset_properties(dataset_name)
+    manifest = read_manifest(teacher_dir)
+    if manifest is None:
+        os.makedirs(teacher_dir, exist_ok=True)
+        manifest = new_manifest(architecture, dataset_name, properties)
+    check_compatible(teacher_dir, manifest, dataset_name, properties, architecture)
+    if model.num_classes != manifest["num_classes"]:
+        raise EnsembleMismatchError(f"The imported model predicts {model.num_classes} classes; "
+                                    f"{teacher_dir} holds {manifest['num_classes']}-class members.")
+    index = len(manifest["members"])
+    path = member_path(teacher_dir, index)
+    save(model, path)
+    manifest["members"].append({"file": os.path.basename(path), "seed": None, "source": source, "test": None})
+    write_manifest(teacher_dir, manifest)
+    return path

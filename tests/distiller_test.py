@@ -8,6 +8,7 @@ from absl.testing import absltest, parameterized
 from kd_tf.train.optimizers import TorchSGD
 from tests import fixtures
 from tests import numpy_reference as ref
+from tests import reference_losses
 
 
 def _one_batch(batch):
@@ -49,31 +50,32 @@ class DistillerTest(parameterized.TestCase):
         for before, w in zip(teacher_before, distiller.teacher.weights):
             np.testing.assert_array_equal(np.array(w), before)
 
-    @parameterized.parameters("fwd_ce", "rev_ce", "kl", "sym_kl", "avg_sym_kl", "brier", "hard", "cvx")
-    def test_every_loss_is_the_batch_mean_of_its_rows(self, loss):
-        distiller = fixtures.lenet_distiller(num_teachers=2, loss=loss, epochs=3)
+    @parameterized.product(loss=["fwd_ce", "rev_ce", "kl", "sym_kl", "avg_sym_kl", "brier", "hard", "cvx"],
+                           temperature=["1", "4", "per_row"])
+    def test_every_loss_equals_the_references_loss_class(self, loss, temperature):
+        """A real Distiller step's loss against the reference's loss class
+        (tests/reference_losses.py) on the same logits; cvx mid-anneal."""
+        distiller = fixtures.lenet_distiller(num_teachers=2, loss=loss, epochs=5)
         distiller.compile(optimizer=TorchSGD(0.0, momentum=0.0))
-        distiller.epoch.assign(1)  # cvx: weight 0.5
-        batch = fixtures.mnist_like_batch(batch_size=16, seed=2, temperature=3.0)
-        x = batch["image"]
+        distiller.epoch.assign(2)  # cvx: beta = 1 - 2/5 = 0.6 on the hard term
+        batch = fixtures.mnist_like_batch(batch_size=16, seed=2)
+        batch["temperature"] = (np.linspace(1.0, 6.0, 16) if temperature == "per_row"
+                                else np.full(16, float(temperature))).astype(np.float32)
+        x, tau = batch["image"], batch["temperature"][:, None]
         members = np.stack([np.asarray(m(x)) for m in distiller.teacher.members])
-        t, s = np.asarray(distiller.teacher(x)), np.asarray(distiller.student(x))
-        lt, ls = ref.tempered_log_softmax(t, 3.0), ref.tempered_log_softmax(s, 3.0)
-        fwd = ref.kd_loss(t, s, 3.0)
-        hard = -ref.log_softmax(s)[np.arange(16), np.argmax(t, -1)]
-        sym = lambda a, b: 0.5 * (ref.kl_rows(a, b) + ref.kl_rows(b, a))  # noqa: E731
+        t, s = reference_losses.reduce_ensemble_logits(members), np.asarray(distiller.student(x))
         expected = {
-            "fwd_ce": fwd,
-            "rev_ce": -9.0 * np.sum(np.exp(ls) * lt, -1),
-            "kl": ref.kl_rows(lt, ls),
-            "sym_kl": sym(lt, ls),
-            "avg_sym_kl": np.mean([sym(ref.tempered_log_softmax(m, 3.0), ls) for m in members], axis=0),
-            "brier": np.mean((np.exp(lt) - np.exp(ls)) ** 2, -1),
-            "hard": hard,
-            "cvx": 0.5 * fwd + 0.5 * hard,
-        }[loss].mean()
+            "fwd_ce": lambda: reference_losses.fwd_cross_ent(t, s, tau),
+            "rev_ce": lambda: reference_losses.rev_cross_ent(t, s, tau),
+            "kl": lambda: reference_losses.teacher_student_kl(t, s, tau),
+            "sym_kl": lambda: reference_losses.symmetrized_kl(t, s, tau),
+            "avg_sym_kl": lambda: reference_losses.averaged_symmetrized_kl(members, s, tau),
+            "brier": lambda: reference_losses.brier(t, s, tau),
+            "hard": lambda: reference_losses.hard_cross_ent(t, s, tau),
+            "cvx": lambda: reference_losses.cvx_cross_ent(t, s, tau, epoch=2, num_epochs=5),
+        }[loss]()
         history = distiller.fit(_one_batch(batch), epochs=1, verbose=0).history
-        self.assertAlmostEqual(history["loss"][0], expected, places=4)
+        self.assertAlmostEqual(history["loss"][0], expected, delta=2e-5 * max(1.0, abs(expected)))
 
     def test_teacher_sees_exactly_the_student_batch(self):
         distiller = fixtures.lenet_distiller(num_teachers=1)

@@ -10,6 +10,7 @@ from kd_tf.distill import losses
 from kd_tf.distill.ensemble import ensemble_logits
 from kd_tf.metrics import kl_divergence
 from tests import numpy_reference as ref
+from tests import reference_losses
 
 
 class KdLossTest(parameterized.TestCase):
@@ -52,9 +53,9 @@ class KdLossTest(parameterized.TestCase):
         expected = ref.kl_rows(ref.tempered_log_softmax(self.t, tau), ref.tempered_log_softmax(self.s, tau))
         np.testing.assert_allclose(losses.kl_teacher_student(self.t, self.s, tau), expected, rtol=1e-5, atol=1e-6)
 
-    def test_symmetric_kl(self):
+    def test_symmetric_kl_has_no_half(self):
         lt, ls = ref.tempered_log_softmax(self.t, 2.0), ref.tempered_log_softmax(self.s, 2.0)
-        expected = 0.5 * (ref.kl_rows(lt, ls) + ref.kl_rows(ls, lt))
+        expected = ref.kl_rows(lt, ls) + ref.kl_rows(ls, lt)
         np.testing.assert_allclose(losses.symmetric_kl(self.t, self.s, 2.0), expected, rtol=1e-5, atol=1e-6)
 
     def test_member_averaged_symmetric_kl(self):
@@ -68,26 +69,45 @@ class KdLossTest(parameterized.TestCase):
         expected = np.mean((ref.softmax(self.t / 4.0) - ref.softmax(self.s / 4.0)) ** 2, -1)
         np.testing.assert_allclose(losses.brier(self.t, self.s, 4.0), expected, rtol=1e-5, atol=1e-8)
 
-    def test_hard_labels(self):
+    def test_hard_labels_argmax_and_samples_at_the_temperature(self):
         seed = keras.random.SeedGenerator(0)
         np.testing.assert_array_equal(losses.hard_labels(self.t, seed), np.argmax(self.t, -1))
         logits = np.tile(np.log([[0.7, 0.2, 0.1]]), (20_000, 1)).astype(np.float32)
-        sampled = np.asarray(losses.hard_labels(logits, seed, sample=True))
-        np.testing.assert_allclose(np.bincount(sampled, minlength=3) / len(sampled), [0.7, 0.2, 0.1], atol=0.015)
-        confident = np.tile(np.array([[10.0, 0.0, 0.0, 0.0]], np.float32), (20_000, 1))
-        corrupted = np.asarray(losses.hard_labels(confident, seed, corruption=0.4))
-        # 40% replaced by a uniform class, a quarter of which is class 0 again: 30% differ.
-        self.assertAlmostEqual((corrupted != 0).mean(), 0.3, delta=0.015)
-        ce = losses.hard_label_cross_entropy(np.argmax(self.t, -1).astype(np.int32), self.s)
-        np.testing.assert_allclose(ce, -ref.log_softmax(self.s)[np.arange(16), np.argmax(self.t, -1)], rtol=1e-5)
+        for tau in (1.0, 4.0):  # the reference samples from softmax(z_t / tau)
+            sampled = np.asarray(losses.hard_labels(logits, seed, sample=True, temperature=tau))
+            np.testing.assert_allclose(np.bincount(sampled, minlength=3) / len(sampled),
+                                       ref.softmax(np.log([0.7, 0.2, 0.1]) / tau), atol=0.015)
+
+    @parameterized.parameters((128, 0.3), (128, 0.1), (16, 0.5), (7, 0.1))
+    def test_corruption_draws_exactly_int_batch_times_ratio_rows(self, rows, ratio):
+        confident = np.tile(np.array([[30.0] + [0.0] * 99], np.float32), (rows, 1))
+        draws = int(rows * ratio)
+        changed = []
+        for trial in range(200):
+            labels = np.asarray(losses.hard_labels(confident, keras.random.SeedGenerator(trial), corruption=ratio))
+            changed.append(int((labels != 0).sum()))
+        # Draws with replacement, each a uniform class (1% keep class 0): at most
+        # `draws` rows change, and on average draws * (1 - 1/100) * (distinct-row factor).
+        self.assertLessEqual(max(changed), draws)
+        expected = rows * (1 - (1 - 1 / rows) ** draws) * 0.99
+        self.assertAlmostEqual(np.mean(changed), expected, delta=0.05 * max(expected, 1) + 0.1)
+
+    def test_hard_cross_entropy_has_tau_squared_and_the_temperature(self):
+        labels = np.argmax(self.t, -1).astype(np.int32)
+        for tau in (1.0, 4.0, np.linspace(1, 4, 16).astype(np.float32)):
+            got = np.asarray(losses.hard_cross_entropy(labels, self.s, tau)).mean()
+            np.testing.assert_allclose(got, reference_losses.hard_cross_ent(self.t, self.s, tau), rtol=1e-5)
 
     def test_flag_choices_are_the_implemented_losses(self):
         from kd_tf.config import choices
 
         self.assertEqual(set(choices.LOSSES), set(losses.LOSSES))
 
-    def test_cvx_weight_anneals_from_hard_to_soft(self):
-        self.assertEqual([float(losses.annealed_weight(e, 5)) for e in range(5)], [0.0, 0.25, 0.5, 0.75, 1.0])
+    def test_cvx_hard_weight_is_the_references_beta(self):
+        # beta = 1, 5 epochs: 1, 0.8, 0.6, 0.4, 0.2 (the last epoch keeps 1/epochs).
+        np.testing.assert_allclose([float(losses.cvx_hard_weight(e, 5)) for e in range(6)],
+                                   [1.0, 0.8, 0.6, 0.4, 0.2, 0.0], atol=1e-7)
+        np.testing.assert_allclose(float(losses.cvx_hard_weight(3, 4, beta=0.5)), 0.125, atol=1e-7)
 
     def test_label_cross_entropy_masks_unlabelled_rows(self):
         labels = np.array([0, -1, 3, -1] * 4)

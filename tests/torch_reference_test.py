@@ -1,6 +1,9 @@
-"""Checkpoints written by PyTorch itself: the reference's PreResNet and
-LeNet-5 definitions, re-typed here in torch, save a state dict with
-torch.save; kd_tf imports the file and must give the same eval-mode logits.
+"""PyTorch itself as the reference: (1) the reference's PreResNet and LeNet-5
+definitions, re-typed here in torch, save a state dict with torch.save; kd_tf
+imports the file and must give the same eval-mode logits. (2) the
+reference's loss classes (gnosis/distillation/classification.py), re-typed in
+torch, give the values of tests/reference_losses.py (the numpy versions the
+Distiller tests compare kd_tf against).
 
 torch is optional (not in requirements.txt; `pip install torch==2.13.0` gives a
 CPU build here). Without it these tests are reported as skipped, with why.
@@ -145,6 +148,82 @@ class TorchCheckpointTest(parameterized.TestCase):
             torch_count = sum(p.numel() for p in net.parameters())
             keras_count = sum(int(np.prod(w.shape)) for w in build_model(name, classes).trainable_weights)
             self.assertEqual(keras_count, torch_count, name)
+
+
+if torch is not None:
+    import torch.nn.functional as F
+    from torch.distributions import Categorical, kl_divergence
+
+    def reduce_ensemble_logits(teacher_logits):  # [batch, m, classes]
+        teacher_logits = F.log_softmax(teacher_logits, dim=-1)
+        return torch.logsumexp(teacher_logits, dim=1) - math.log(teacher_logits.size(1))
+
+    def torch_fwd(teacher_logits, student_logits, temp):
+        teacher_probs = F.softmax(teacher_logits / temp, dim=-1)
+        student_logp = F.log_softmax(student_logits / temp, dim=-1)
+        return -(temp ** 2 * teacher_probs * student_logp).sum(-1).mean()
+
+    def torch_rev(teacher_logits, student_logits, temp):
+        teacher_logp = F.log_softmax(teacher_logits / temp, dim=-1)
+        student_probs = F.softmax(student_logits / temp, dim=-1)
+        return -(temp ** 2 * student_probs * teacher_logp).sum(-1).mean()
+
+    def torch_kl(teacher_logits, student_logits, temp):
+        return kl_divergence(Categorical(logits=teacher_logits / temp), Categorical(logits=student_logits / temp)).mean()
+
+    def torch_sym_kl(teacher_logits, student_logits, temp):
+        t, s = Categorical(logits=teacher_logits / temp), Categorical(logits=student_logits / temp)
+        return kl_divergence(t, s).mean() + kl_divergence(s, t).mean()
+
+    def torch_avg_sym_kl(member_logits, student_logits, temp):  # member_logits [batch, m, classes]
+        return torch_sym_kl(member_logits.transpose(1, 0), student_logits, temp)
+
+    def torch_brier(teacher_logits, student_logits, temp):
+        return F.mse_loss(F.softmax(student_logits / temp, dim=-1), F.softmax(teacher_logits / temp, dim=-1))
+
+    def torch_hard(teacher_logits, student_logits, temp):
+        # temp [batch, classes], as ClassifierStudentLoss makes it when the loader gives none.
+        batch_size = teacher_logits.shape[0]
+        teacher_labels = torch.argmax(teacher_logits, dim=-1)
+        student_logp = F.log_softmax(student_logits / temp, dim=-1)[torch.arange(batch_size), teacher_labels]
+        temp = temp[torch.arange(batch_size), teacher_labels]
+        return -(temp ** 2 * student_logp).mean()
+
+    def torch_cvx(teacher_logits, student_logits, temp, steps, t_max, beta=1.0):
+        current = beta
+        for _ in range(steps):
+            current = max(current - beta / t_max, 0.0)
+        return current * torch_hard(teacher_logits, student_logits, temp) + (1 - current) * torch_fwd(
+            teacher_logits, student_logits, temp)
+
+
+@unittest.skipIf(torch is None, TORCH_MISSING)
+class ReferenceLossesTest(parameterized.TestCase):
+    @parameterized.parameters("1", "4", "per_row")
+    def test_numpy_versions_equal_the_torch_classes(self, temperature):
+        from tests import reference_losses as numpy_losses
+
+        rng = np.random.default_rng(0)
+        members = rng.normal(size=(3, 12, 10)) * 3
+        s = rng.normal(size=(12, 10)) * 3
+        tau = np.linspace(1, 6, 12)[:, None] if temperature == "per_row" else np.full((12, 1), float(temperature))
+        t = numpy_losses.reduce_ensemble_logits(members)
+        tt, ts = torch.tensor(t), torch.tensor(s)
+        tm, ttau = torch.tensor(members).transpose(1, 0), torch.tensor(tau)
+        np.testing.assert_allclose(reduce_ensemble_logits(tm).numpy(), t, rtol=1e-10, atol=1e-10)
+        pairs = [
+            (torch_fwd(tt, ts, ttau), numpy_losses.fwd_cross_ent(t, s, tau)),
+            (torch_rev(tt, ts, ttau), numpy_losses.rev_cross_ent(t, s, tau)),
+            (torch_kl(tt, ts, ttau), numpy_losses.teacher_student_kl(t, s, tau)),
+            (torch_sym_kl(tt, ts, ttau), numpy_losses.symmetrized_kl(t, s, tau)),
+            (torch_avg_sym_kl(tm, ts, ttau[None]), numpy_losses.averaged_symmetrized_kl(members, s, tau)),
+            (torch_brier(tt, ts, ttau), numpy_losses.brier(t, s, tau)),
+            (torch_hard(tt, ts, ttau.expand(12, 10)), numpy_losses.hard_cross_ent(t, s, tau)),
+            (torch_cvx(tt, ts, ttau.expand(12, 10), steps=2, t_max=5),
+             numpy_losses.cvx_cross_ent(t, s, tau, epoch=2, num_epochs=5)),
+        ]
+        for i, (theirs, ours) in enumerate(pairs):
+            self.assertAlmostEqual(float(theirs), ours, places=8, msg=i)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ class Distiller(keras.Model):
     """
 
     def __init__(self, student, teacher, temperature=4.0, alpha=0.0, loss="fwd_ce", hard_label="argmax",
-                 label_corruption=0.0, epochs=1, seed=0, **kwargs):
+                 label_corruption=0.0, epochs=1, seed=0, cvx_beta=1.0, **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSSES:
             raise ValueError(f"Unknown loss {loss!r}; choose one of {list(losses.LOSSES)}.")
@@ -52,8 +52,8 @@ class Distiller(keras.Model):
         if not 0.0 <= label_corruption <= 1.0:
             raise ValueError(f"label_corruption must lie in [0, 1], got {label_corruption}.")
         self.loss_name, self.hard_label, self.label_corruption = loss, hard_label, float(label_corruption)
-        self.epochs = int(epochs)
-        # The epoch (set by kd_tf.train.logging.EpochVariable) anneals cvx; the
+        self.epochs, self.cvx_beta = int(epochs), float(cvx_beta)
+        # The epoch (set by kd_tf.train.callbacks.epoch_variable) anneals cvx; the
         # seed draws sampled or corrupted hard labels. Both are checkpointed.
         self.epoch = keras.Variable(0, dtype="int32", trainable=False, name="epoch")
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -104,12 +104,12 @@ class Distiller(keras.Model):
         if self.loss_name == "avg_sym_kl":
             return losses.member_averaged_symmetric_kl(member_logits, student_logits, temperature)
         labels = losses.hard_labels(teacher_logits, self.seed_generator, self.hard_label == "sample",
-                                    self.label_corruption)
-        hard = losses.hard_label_cross_entropy(labels, student_logits)
+                                    self.label_corruption, temperature)
+        hard = losses.hard_cross_entropy(labels, student_logits, temperature)
         if self.loss_name == "hard":
             return hard
-        weight = losses.annealed_weight(self.epoch, self.epochs)  # cvx
-        return weight * losses.kd_cross_entropy(teacher_logits, student_logits, temperature) + (1.0 - weight) * hard
+        weight = losses.cvx_hard_weight(self.epoch, self.epochs, self.cvx_beta)  # cvx
+        return weight * hard + (1.0 - weight) * losses.kd_cross_entropy(teacher_logits, student_logits, temperature)
 
     def _loss(self, data, teacher_logits, student_logits, member_logits=None):
         """Returns (this replica's share of the global loss, global loss estimate)."""

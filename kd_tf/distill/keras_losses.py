@@ -18,9 +18,8 @@ from kd_tf.distill import losses
 
 
 def _hard_argmax(teacher_logits, student_logits, temperature):
-    del temperature
-    labels = losses.hard_labels(teacher_logits, key=None)
-    return losses.hard_label_cross_entropy(labels, student_logits)
+    labels = losses.hard_labels(teacher_logits, seed=None)
+    return losses.hard_cross_entropy(labels, student_logits, temperature)
 
 
 PER_ROW = {**losses.SOFT_LOSSES, "hard": _hard_argmax}

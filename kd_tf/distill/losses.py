@@ -65,15 +65,16 @@ def kl_teacher_student(teacher_logits, student_logits, temperature):
 
 
 def symmetric_kl(teacher_logits, student_logits, temperature):
-    """(KL(p_t || p_s) + KL(p_s || p_t)) / 2 of the tempered distributions."""
+    """KL(p_t || p_s) + KL(p_s || p_t) of the tempered distributions: the
+    reference's SymmetrizedKLLoss, with no 1/2 and no tau^2."""
     log_t = ops.log_softmax(_tempered(teacher_logits, temperature), axis=-1)
     log_s = ops.log_softmax(_tempered(student_logits, temperature), axis=-1)
-    return 0.5 * (_kl(log_t, log_s) + _kl(log_s, log_t))
+    return _kl(log_t, log_s) + _kl(log_s, log_t)
 
 
 def member_averaged_symmetric_kl(member_logits, student_logits, temperature):
     """symmetric_kl between the student and each member, averaged over members
-    (member_logits: [m, batch, classes])."""
+    (member_logits: [m, batch, classes]); the reference's AveragedSymmetrizedKLLoss."""
     return ops.mean(ops.stack([symmetric_kl(member_logits[i], student_logits, temperature)
                                for i in range(member_logits.shape[0])]), axis=0)
 
@@ -84,32 +85,49 @@ def brier(teacher_logits, student_logits, temperature):
                                - ops.softmax(_tempered(student_logits, temperature), axis=-1)), axis=-1)
 
 
-def hard_labels(teacher_logits, key, sample=False, corruption=0.0):
-    """Teacher labels: argmax, or a draw from softmax(teacher); with probability
-    `corruption` replaced by a uniformly random class. key: a keras seed."""
-    classes = ops.shape(teacher_logits)[-1]
+def hard_labels(teacher_logits, seed, sample=False, corruption=0.0, temperature=1.0):
+    """The reference's teacher labels: argmax z_t, or a draw from
+    softmax(z_t / tau); then exactly int(rows * corruption) draws (with
+    replacement) of a row and a uniformly random class, each draw overwriting
+    its row (later draws win). seed: a keras SeedGenerator (checkpointed)."""
+    teacher_logits = ops.cast(teacher_logits, "float32")
+    rows, classes = teacher_logits.shape[0], teacher_logits.shape[-1]  # rows: None when not static
     if sample:
-        labels = ops.squeeze(keras.random.categorical(ops.cast(teacher_logits, "float32"), 1, seed=key), -1)
+        tempered = teacher_logits / _per_row(temperature, teacher_logits)
+        labels = ops.squeeze(keras.random.categorical(tempered, 1, seed=seed), -1)
     else:
         labels = ops.argmax(teacher_logits, axis=-1)
     labels = ops.cast(labels, "int32")
-    if corruption > 0.0:
+    if corruption <= 0.0:
+        return labels
+    if rows is not None:  # static (training batches): the reference's int(batch * ratio), exactly
+        draws = int(rows * corruption)
+        if draws == 0:
+            return labels
+    else:  # validation's last, partial batch
         rows = ops.shape(teacher_logits)[0]
-        flip = keras.random.uniform((rows,), seed=key) < corruption
-        random = ops.cast(keras.random.randint((rows,), 0, classes, seed=key), "int32")
-        labels = ops.where(flip, random, labels)
-    return labels
+        draws = ops.cast(ops.floor(ops.cast(rows, "float32") * corruption), "int32")
+    where = keras.random.randint((draws,), 0, rows, seed=seed)
+    new = ops.cast(keras.random.randint((draws,), 0, classes, seed=seed), "int32")
+    hits = ops.cast(ops.equal(where[:, None], ops.arange(rows)[None, :]), "int32")
+    last = ops.max(hits * ops.arange(1, draws + 1, dtype="int32")[:, None], axis=0, initial=0)
+    # per row: 1 + the index of the last draw that hit it, or 0 (untouched)
+    return ops.where(last > 0, ops.take(new, ops.maximum(last - 1, 0)), labels)
 
 
-def hard_label_cross_entropy(labels, student_logits):
-    log_q = ops.log_softmax(ops.cast(student_logits, "float32"), axis=-1)
-    return -ops.take_along_axis(log_q, labels[:, None], axis=-1)[:, 0]
+def hard_cross_entropy(labels, student_logits, temperature):
+    """The reference's hard loss per row: -tau^2 log softmax(z_s / tau)[label]."""
+    student_logits = ops.cast(student_logits, "float32")
+    tau = _per_row(temperature, student_logits)[:, 0]
+    log_q = ops.log_softmax(student_logits / tau[:, None], axis=-1)
+    return -ops.square(tau) * ops.take_along_axis(log_q, labels[:, None], axis=-1)[:, 0]
 
 
-def annealed_weight(epoch, epochs):
-    """cvx: the weight of the soft (fwd_ce) term, rising linearly from 0 at the
-    first epoch to 1 at the last; the hard term has the rest."""
-    return ops.clip(ops.cast(epoch, "float32") / max(epochs - 1, 1), 0.0, 1.0)
+def cvx_hard_weight(epoch, epochs, beta=1.0):
+    """cvx: the weight of the hard term at (0-based) epoch e, as the reference
+    anneals it after every epoch: max(beta - e * beta / epochs, 0); the soft
+    (fwd_ce) term has the rest. The last epoch still has beta / epochs."""
+    return ops.maximum(beta - ops.cast(epoch, "float32") * (beta / epochs), 0.0)
 
 
 SOFT_LOSSES = {

@@ -6,9 +6,8 @@ import tensorflow as tf
 from absl.testing import absltest, parameterized
 
 from kd_tf.train.optimizers import TorchSGD
-from tests import fixtures
+from tests import fixtures, reference_losses
 from tests import numpy_reference as ref
-from tests import reference_losses
 
 
 def _one_batch(batch):

@@ -169,7 +169,8 @@ if torch is not None:
         return -(temp ** 2 * student_probs * teacher_logp).sum(-1).mean()
 
     def torch_kl(teacher_logits, student_logits, temp):
-        return kl_divergence(Categorical(logits=teacher_logits / temp), Categorical(logits=student_logits / temp)).mean()
+        teacher, student = Categorical(logits=teacher_logits / temp), Categorical(logits=student_logits / temp)
+        return kl_divergence(teacher, student).mean()
 
     def torch_sym_kl(teacher_logits, student_logits, temp):
         t, s = Categorical(logits=teacher_logits / temp), Categorical(logits=student_logits / temp)

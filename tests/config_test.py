@@ -7,6 +7,7 @@ import ast
 import dataclasses
 import glob
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -63,9 +64,40 @@ class DatasetDefaultsTest(absltest.TestCase):
         self.assertEqual(with_dataset_defaults(TeacherConfig(train_size=5), "mnist5k").train_size, 5)
         self.assertIsNone(TeacherConfig(dataset="cifar10").resolved().train_size)  # the whole split
 
+    def test_a_trials_seed_selects_its_teachers(self):
+        # The reference's trial k uses members k*m .. k*m+m-1; an explicit offset wins.
+        self.assertEqual(DistillConfig(seed=2, num_teachers=3).resolved().teacher_offset, 6)
+        self.assertEqual(DistillConfig(seed=2, num_teachers=3, teacher_offset=1).resolved().teacher_offset, 1)
+
+    def test_each_optimizer_has_its_own_default_lr(self):
+        self.assertEqual(DistillConfig(optimizer="sgd").resolved().lr, 0.05)
+        self.assertEqual(DistillConfig(optimizer="adam").resolved().lr, recipes.ADAM_LR)
+        self.assertEqual(DistillConfig(optimizer="adam", lr=0.01).resolved().lr, 0.01)
+
+    def test_interpolation_scales_the_lr_as_the_reference(self):
+        def lr(**kwargs):
+            return DistillConfig(dataset="cifar100", init="interpolate", **kwargs).resolved().student_recipe().lr
+
+        self.assertAlmostEqual(lr(init_lambda=0.75), 0.05 * 0.25)
+        self.assertAlmostEqual(lr(init_lambda=1.0), 1e-6)  # floored at the final lr
+        self.assertAlmostEqual(lr(init_lambda=0.75, init_scales_lr=False), 0.05)
+        self.assertAlmostEqual(DistillConfig(dataset="cifar100").resolved().student_recipe().lr, 0.05)
+
+    def test_teacher_recipes(self):
+        paper = DistillConfig(dataset="cifar100").resolved()
+        self.assertEqual(paper.teacher_recipe_for_new_members(), recipes.TEACHER)
+        reference = DistillConfig(dataset="cifar100", teacher_recipe="reference").resolved()
+        self.assertEqual(reference.teacher_recipe_for_new_members(), recipes.STUDENT)
+        self.assertEqual(reference.teacher_dir, os.path.join("runs", "teachers", "cifar100-preresnet56-reference"))
+        self.assertEqual(DistillConfig().resolved(ensemble_recipe="reference").teacher_recipe, "reference")
+        teachers = TeacherConfig(dataset="cifar10", teacher_recipe="reference").resolved()
+        self.assertEqual((teachers.epochs, teachers.batch_size, teachers.lr), (300, 128, 0.05))
+        self.assertEqual(teachers.training_recipe().final_lr, 1e-6)
+
     def test_describe_names_the_exceptions(self):
         self.assertEqual(datasets.describe("ood_count"), "10,000; 1,000 on mnist5k")
-        self.assertEqual(datasets.describe("teacher.train_size"), "all; 1,000 on mnist5k")
+        self.assertEqual(datasets.describe("teacher.train_size"),
+                         "all; 1,000 on mnist5k; 200 on mnist, emnist_for_mnist")
 
     def test_runtime_is_apart_from_every_experiment_config(self):
         runtime = {f.name for f in dataclasses.fields(Runtime)}
@@ -128,8 +160,10 @@ class ReadmeTest(absltest.TestCase):
         with open(os.path.join(REPO_ROOT, "README.md")) as f:
             readme = f.read()
         for binary in cli.BINARY_FLAGS:
-            block = f"<!-- flags:{binary} -->\n{cli.flags_markdown(binary)}\n<!-- /flags:{binary} -->"
-            self.assertIn(block, readme, f"stale table for {binary}: run tools/update_readme_flags.py")
+            found = re.search(f"<!-- flags:{binary} -->\n(.*?)\n<!-- /flags:{binary} -->", readme, re.S)
+            self.assertIsNotNone(found, f"README has no flag table for {binary}")
+            self.assertEqual(found.group(1), cli.flags_markdown(binary),
+                             f"stale table for {binary}: run tools/update_readme_flags.py")
 
 
 def _main_program(body):

@@ -102,9 +102,10 @@ class JobTest(absltest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(out, "samples.png")))
         with open(os.path.join(out, "results.json")) as f:
             self.assertEqual(json.load(f)["generator_steps"], 4)
-        # Both export formats load as gan-policy generators and give the same images.
-        from_keras = generators.load(generator_path(out))
-        from_saved_model = generators.load(os.path.join(out, "generator"))
+        # Both export formats load as gan-policy generators and give the same images in
+        # inference mode (a SavedModel has no other).
+        from_keras = generators.load(generator_path(out), "moving")
+        from_saved_model = generators.load(os.path.join(out, "generator"), "moving")
         self.assertEqual((from_keras.z_dim, from_keras.image_shape), (16, (28, 28, 1)))
         self.assertEqual((from_saved_model.z_dim, from_saved_model.image_shape), (16, (28, 28, 1)))
         z = tf.random.stateless_normal([5, 16], seed=[1, 2])

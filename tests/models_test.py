@@ -171,5 +171,23 @@ class FaithfulnessTest(absltest.TestCase):
         self.assertEmpty(sublayers(build_model("sngan_generator"), keras.layers.SpectralNormalization))
 
 
+class TorchInitialisationTest(absltest.TestCase):
+    def test_bilstm_is_initialised_as_pytorch_initialises_the_reference(self):
+        keras.utils.set_random_seed(0)
+        model = build_model("bilstm", 2, vocab_size=3000, num_layers=1, cells=100)
+        weights = {w.path.split("/")[-1] + ("_b" if "backward" in w.path else ""): np.asarray(w)
+                   for w in model.weights if "lstm_cell" in w.path or "embedding" in w.path}
+        k = 1 / np.sqrt(100)
+        self.assertAlmostEqual(weights["embeddings"].std(), 1.0, delta=0.01)  # nn.Embedding: N(0, 1)
+        for name in ("kernel", "recurrent_kernel", "kernel_b", "recurrent_kernel_b"):
+            self.assertLessEqual(np.abs(weights[name]).max(), k, name)  # nn.LSTM: U(-k, k)
+            self.assertAlmostEqual(weights[name].std(), k / np.sqrt(3), delta=0.02 * k, msg=name)
+        for name in ("bias", "bias_b"):  # b_ih + b_hh: the sum of two U(-k, k), no forget-gate 1
+            bias = weights[name]
+            self.assertAlmostEqual(bias.std(), k * np.sqrt(2 / 3), delta=0.1 * k, msg=name)
+            self.assertLess(np.abs(bias).max(), 2 * k)
+            self.assertLess(abs(bias[100:200].mean()), 0.3 * k, name)  # the forget gate's block
+
+
 if __name__ == "__main__":
     absltest.main()

@@ -281,7 +281,7 @@ class OtherSourcesTest(absltest.TestCase):
 
     def test_imdb_vocabulary_min_count(self):
         with tfds.testing.mock_data(num_examples=20):
-            with self.assertRaisesRegex(Exception, "No word occurs 1000 times"):
+            with self.assertRaisesRegex(Exception, "No token occurs 1000 times"):
                 tfds_source.load_imdb(min_count=1000)
 
     def test_imagenet_streams(self):

@@ -5,13 +5,15 @@ import dataclasses
 
 from absl.testing import absltest
 
+from kd_tf.config import recipes
 from kd_tf.data.catalog import PROPERTIES, Dataset
 from kd_tf.jobs import teachers as teachers_job
 from kd_tf.train import teacher_store as teachers
 
 MNIST = PROPERTIES["mnist5k"]
 MANIFEST = {"architecture": "lenet5", "dataset": "mnist5k", "num_classes": 10, "input_shape": [28, 28, 1],
-            "train_split": "all", "recipe": {}, "members": [{"file": f"member_{i}.keras"} for i in range(5)]}
+            "train_split": "all", "recipe": dataclasses.asdict(recipes.EMBEDDED_TEACHER),
+            "members": [{"file": f"member_{i}.keras"} for i in range(5)]}
 
 
 class CompatibilityTest(absltest.TestCase):
@@ -37,7 +39,37 @@ class CompatibilityTest(absltest.TestCase):
         teachers.write_manifest(tmp, MANIFEST)
         dataset = Dataset("mnist5k", None, None, MNIST)
         with self.assertRaisesRegex(teachers.EnsembleMismatchError, "learnt from the 'all' part .* trained on 'd0'"):
-            teachers_job.ensure_ensemble(tmp, dataset, "lenet5", 1, None, None, train_split="d0")
+            teachers_job.ensure_ensemble(tmp, dataset, teachers_job.EnsembleSpec("lenet5", None, train_split="d0"), 1,
+                                         None)
+
+
+class ExistingEnsembleTest(absltest.TestCase):
+    def setUp(self):
+        self.dir = self.create_tempdir().full_path
+        self.dataset = Dataset("mnist5k", None, None, MNIST)
+
+    def _write(self, **fields):
+        teachers.write_manifest(self.dir, {**MANIFEST, **fields})
+
+    def test_an_explicit_recipe_must_match_the_ensembles(self):
+        self._write(recipe_name="paper")
+        spec = teachers_job.EnsembleSpec("lenet5", None, "reference", recipe_requested=True)
+        with self.assertRaisesRegex(teachers.EnsembleMismatchError, "trained with the paper recipe, not "
+                                    "--teacher_recipe=reference"):
+            teachers_job.ensure_ensemble(self.dir, self.dataset, spec, 1, None)
+        # Without an explicit request the ensemble's recipe is used, whatever it is.
+        manifest = teachers_job.ensure_ensemble(self.dir, self.dataset, teachers_job.EnsembleSpec("lenet5", None,
+                                                                                                  "reference"), 5, None)
+        self.assertLen(manifest["members"], 5)
+
+    def test_teachers_of_another_d0_are_refused(self):
+        from kd_tf.data.distillation_set import RecyclingSplit
+
+        self._write(train_split="d0", split="seed 0")
+        spec = teachers_job.EnsembleSpec("lenet5", None, train_split="d0",
+                                         recycling=RecyclingSplit(None, "d0.npy (sha256 123)"))
+        with self.assertRaisesRegex(teachers.EnsembleMismatchError, "D0 made by 'seed 0'.*--split_indices"):
+            teachers_job.ensure_ensemble(self.dir, self.dataset, spec, 1, None)
 
 
 class MemberSelectionTest(absltest.TestCase):

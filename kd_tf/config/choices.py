@@ -8,7 +8,7 @@ TEACHER_SPLITS = ("all", "d0", "d1")
 DATASETS = (
     "mnist5k", "mnist", "cifar10", "cifar100", "svhn_cropped",
     "emnist/balanced", "emnist/byclass", "emnist/bymerge", "emnist/digits", "emnist/letters", "emnist/mnist",
-    "imdb_reviews", "imagenet2012",
+    "emnist_for_mnist", "imdb_reviews", "imagenet2012",
 )
 # Image classifiers a teacher or student can be (bilstm joins with the IMDB
 # data). kd_tf.models.build_model also takes any preresnet<depth>[_noskip][_layernorm].
@@ -23,5 +23,7 @@ HARD_LABELS = ("argmax", "sample")
 LOSSES = ("fwd_ce", "rev_ce", "kl", "sym_kl", "avg_sym_kl", "brier", "hard", "cvx")
 INIT_MODES = ("random", "interpolate", "teacher_init")
 OPTIMIZERS = ("sgd", "adam")
+TEACHER_RECIPES = ("paper", "reference")
+GENERATOR_BN = ("batch", "moving")
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
 FID_FEATURES = ("pool", "logits")

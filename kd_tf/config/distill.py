@@ -4,8 +4,8 @@
 import dataclasses
 import os
 
-from kd_tf.config import choices
-from kd_tf.config.datasets import describe, for_dataset, lookup
+from kd_tf.config import choices, recipes
+from kd_tf.config.datasets import describe, for_dataset, lookup, teacher_dataset, teacher_recipe
 from kd_tf.config.options import option, with_dataset_defaults
 
 
@@ -14,16 +14,21 @@ class DistillConfig:
     dataset: str = option("mnist5k", "Dataset (mnist5k is embedded; the others are TFDS).", choices=choices.DATASETS)
     aug: str = option("mixup", "Distillation data policy.", choices=choices.POLICIES)
     num_teachers: int = option(3, "Ensemble size m.", lower=1)
-    temperature: float = option(4.0, "Distillation temperature tau.", lower=1e-6)
+    temperature: float | None = option(None, "Distillation temperature tau.", lower=1e-6, per_dataset="temperature")
     alpha: float = option(0.0, "Weight of the true-label cross-entropy.", lower=0.0, upper=1.0)
     epochs: int | None = option(None, "Student epochs.", lower=1, per_dataset="student.epochs")
     batch_size: int | None = option(None, "Global student batch.", lower=1, per_dataset="student.batch_size")
-    lr: float | None = option(None, "Initial student learning rate; cosine to the recipe's final lr, per epoch.",
-                              lower=0.0, per_dataset="student.lr")
+    lr: float | None = option(None, "Initial student learning rate; cosine to the recipe's final lr, per epoch "
+                              "(adam: 1e-3, torch.optim.Adam's default; after --init=interpolate, scaled by "
+                              "1 - lambda unless --noinit_scales_lr).", lower=0.0, per_dataset="student.lr")
     seed: int = option(0, "Seed of the student's initialisation and of the data stream.")
     teacher_dir: str | None = option(
-        None, "Teacher ensemble directory; missing members are trained there "
-        "(default: runs/teachers/<dataset>-<teacher_arch>, with -d0 for data recycling).")
+        None, "Teacher ensemble directory; missing members are trained there (default: "
+        "runs/teachers/<dataset>-<teacher_arch>, with -d0 for data recycling, -reference for --teacher_recipe="
+        "reference).")
+    teacher_recipe: str | None = option(
+        None, "Recipe of teachers trained on first use: the paper's, or the reference config's (the student "
+        "recipe) (default: the ensemble's, else paper).", choices=choices.TEACHER_RECIPES)
     teacher_arch: str | None = option(
         None, "Architecture of new teachers (default: the ensemble's, else the dataset's: "
         f"{describe('architecture')}).", choices=choices.CLASSIFIERS)
@@ -36,6 +41,9 @@ class DistillConfig:
                                lower=0.0, upper=1.0)
     generator: str | None = option(None, "gan: generator (.keras or SavedModel) mapping z to images in [-1, 1] "
                                    "(default on mnist5k: the quick generator, trained on first use).")
+    generator_bn: str = option("batch", "gan: BatchNorm of the generator while sampling: the statistics of each "
+                               "synthetic batch, as the reference (which never puts its generator in eval mode), or "
+                               "its moving averages.", choices=choices.GENERATOR_BN)
     synth_ratio: float = option(0.25, "gan: synthetic rows per real row (1:4 gives 25 of 128).", lower=0.0)
     synth_temperature: float | None = option(
         None, "gan: temperature of synthetic rows (default: --temperature, as in the paper; the reference's "
@@ -47,40 +55,66 @@ class DistillConfig:
     distill_splits: str | None = option(None, "Data recycling: distil on d0, d1 or d0,d1 (teachers learn from d0).")
     split_temperatures: str | None = option(None, "Data recycling: a temperature per split, e.g. 1,4 "
                                             "(default: --temperature for each).")
-    data_fraction: float | None = option(None, "Distil on this class-balanced fraction of the real rows "
-                                         "(default: all).", lower=0.0, upper=1.0)
+    split_indices: str | None = option(None, "Data recycling: a .npy of D0's indices into the train split (D1 is "
+                                       "the rest), e.g. the split of imported reference teachers (default: a "
+                                       "50/50 split with seed 0).")
+    data_fraction: float | None = option(None, "Distil on this class-balanced fraction of the real rows, drawn "
+                                         "with seed 0 as teachers' --train_size subsets are, so that equal sizes "
+                                         "give the teachers' own examples (default: all).", lower=0.0, upper=1.0)
+    emnist_upright: bool = option(False, "emnist_for_mnist: transpose EMNIST images to MNIST's orientation "
+                                  "(the reference feeds them as stored, transposed).")
     # Engine options.
     loss: str = option("fwd_ce", "Teacher-student loss (fwd_ce is the paper's L_KD).", choices=choices.LOSSES)
     hard_label: str = option("argmax", "hard, cvx: the teacher's argmax, or a draw from its softmax.",
                              choices=choices.HARD_LABELS)
-    label_corruption: float = option(0.0, "hard, cvx: probability of replacing a hard label by a random class.",
-                                     lower=0.0, upper=1.0)
+    label_corruption: float = option(0.0, "hard, cvx: fraction r of rows whose hard label is replaced by a random "
+                                     "class (exactly int(batch * r) draws, with replacement).", lower=0.0, upper=1.0)
+    cvx_beta: float = option(1.0, "cvx: initial weight of the hard term, falling by beta/epochs after each epoch "
+                             "(the reference's config: 1).", lower=0.0, upper=1.0)
     optimizer: str = option("sgd", "sgd (the recipe: Nesterov) or adam (PyTorch's Adam).",
                             choices=choices.OPTIMIZERS)
     weight_decay: float | None = option(None, "Coupled (PyTorch) weight decay; 0 for none.", lower=0.0,
                                         per_dataset="student.weight_decay")
-    teacher_offset: int = option(0, "Use members offset .. offset+m-1 of --teacher_dir, so that trials take "
-                                 "disjoint teacher sets.", lower=0)
+    teacher_offset: int | None = option(None, "Use members offset .. offset+m-1 of --teacher_dir (default: "
+                                        "seed * m, so that trial k takes members k*m .. k*m+m-1, as the "
+                                        "reference's trial_id does).", lower=0)
     init: str = option("random", "Student initialisation: random, interpolate (--init_lambda), or the teacher's "
                        "initial weights.", choices=choices.INIT_MODES)
-    init_lambda: float | None = option(None, "interpolate: lambda * teacher + (1 - lambda) * random.",
-                                       lower=0.0, upper=1.0)
+    init_lambda: float | None = option(None, "interpolate: lambda * teacher + (1 - lambda) * random (the "
+                                       "reference's loc_param is 1 - lambda).", lower=0.0, upper=1.0)
+    init_scales_lr: bool = option(True, "interpolate: start from lr * (1 - lambda), at least the final lr, as the "
+                                  "reference does, so that a student started near the teacher stays in its basin.")
 
-    def resolved(self, ensemble_architecture=None):
+    def resolved(self, ensemble_architecture=None, ensemble_recipe=None):
         """Every default filled in: per-dataset values, the teacher
-        architecture (explicit, else the ensemble's, which the caller reads
-        from its manifest, else the dataset's) and the teacher directory."""
+        architecture and recipe (explicit, else the ensemble's, which the
+        caller reads from its manifest, else the dataset's), the teacher
+        directory and the trial's teacher offset."""
         config = with_dataset_defaults(self, self.dataset)
+        if self.lr is None and self.optimizer == "adam":
+            config = dataclasses.replace(config, lr=recipes.ADAM_LR)
         teacher_arch = self.teacher_arch or ensemble_architecture or lookup(self.dataset, "architecture")
+        teacher_recipe = self.teacher_recipe or ensemble_recipe or "paper"
+        teacher_dir = self.teacher_dir or default_teacher_dir(
+            teacher_dataset(self.dataset), teacher_arch, bool(self.distill_splits), teacher_recipe)
         return dataclasses.replace(
-            config, teacher_arch=teacher_arch,
-            teacher_dir=self.teacher_dir or default_teacher_dir(self.dataset, teacher_arch, bool(self.distill_splits)),
-            synth_temperature=self.synth_temperature or self.temperature)
+            config, teacher_arch=teacher_arch, teacher_dir=teacher_dir, teacher_recipe=teacher_recipe,
+            synth_temperature=self.synth_temperature or config.temperature,
+            teacher_offset=self.seed * self.num_teachers if self.teacher_offset is None else self.teacher_offset)
 
     def student_recipe(self):
-        """The dataset's student recipe with this config's overrides (on a resolved config)."""
+        """The dataset's student recipe with this config's overrides (on a
+        resolved config); after --init=interpolate the lr starts at
+        lr * (1 - lambda), as the reference's (floored at the final lr)."""
+        lr = self.lr
+        if self.init == "interpolate" and self.init_scales_lr and self.init_lambda is not None:
+            lr = max(lr * (1.0 - self.init_lambda), for_dataset(self.dataset).student.final_lr)
         return dataclasses.replace(for_dataset(self.dataset).student, epochs=self.epochs,
-                                   batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay)
+                                   batch_size=self.batch_size, lr=lr, weight_decay=self.weight_decay)
+
+    def teacher_recipe_for_new_members(self):
+        """The recipe of teachers trained on first use (on a resolved config)."""
+        return teacher_recipe(teacher_dataset(self.dataset), self.teacher_recipe)
 
     def run_name(self):
         splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
@@ -88,6 +122,7 @@ class DistillConfig:
                 f"{self.aug}{splits}-t{self.temperature:g}-a{self.alpha:g}-s{self.seed}")
 
 
-def default_teacher_dir(dataset, architecture, recycling=False):
-    return os.path.join("runs", "teachers", f"{dataset}-{architecture}{'-d0' if recycling else ''}")
+def default_teacher_dir(dataset, architecture, recycling=False, recipe="paper"):
+    suffix = ("-d0" if recycling else "") + ("-reference" if recipe == "reference" else "")
+    return os.path.join("runs", "teachers", f"{dataset}-{architecture}{suffix}")
 

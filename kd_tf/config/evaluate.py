@@ -18,6 +18,8 @@ class EvaluateConfig:
         "baseline, and each student's agreement with it is reported.")
     aug: str = option("baseline", "Policy of the augmented pass over train.", choices=choices.POLICIES)
     generator: str | None = option(None, "gan: generator for the augmented pass.")
+    generator_bn: str = option("batch", "gan: the generator's BatchNorm while sampling, as in distill.",
+                               choices=choices.GENERATOR_BN)
     seed: int = option(0, "Seed of the augmented pass.")
     batch_size: int | None = option(None, "Batch of the augmented pass (batch-level policies such as mixup "
                                     "depend on it).", lower=1, per_dataset="student.batch_size")

@@ -3,7 +3,7 @@
 import dataclasses
 
 from kd_tf.config import choices
-from kd_tf.config.datasets import for_dataset
+from kd_tf.config.datasets import teacher_recipe
 from kd_tf.config.distill import default_teacher_dir
 from kd_tf.config.options import option, with_dataset_defaults
 
@@ -24,14 +24,27 @@ class TeacherConfig:
                        "keeps its own).")
     train_split: str = option("all", "Learn from the whole train split, or a data-recycling half (d0 as in "
                               "the study).", choices=choices.TEACHER_SPLITS)
+    split_indices: str | None = option(None, "Data recycling: a .npy of D0's indices into the train split "
+                                       "(default: a 50/50 split with seed 0).")
+    teacher_recipe: str | None = option(None, "The paper's teacher recipe, or the reference config's (its student "
+                                        "recipe) (default: the ensemble's, else paper).",
+                                        choices=choices.TEACHER_RECIPES)
 
-    def resolved(self):
+    def resolved(self, ensemble_recipe=None):
+        """Every default filled in; the recipe: explicit, else the ensemble's
+        (from its manifest, read by the caller), else the paper's. Epochs,
+        batch, lr and train_size default to that recipe's."""
+        which = self.teacher_recipe or ensemble_recipe or "paper"
+        base = teacher_recipe(self.dataset, which)
         config = with_dataset_defaults(self, self.dataset)
         return dataclasses.replace(
-            config, teacher_dir=self.teacher_dir or default_teacher_dir(self.dataset, config.arch,
-                                                                self.train_split == "d0"))
+            config, teacher_recipe=which, epochs=self.epochs or base.epochs,
+            batch_size=self.batch_size or base.batch_size, lr=self.lr if self.lr is not None else base.lr,
+            train_size=self.train_size if self.train_size is not None else base.train_size,
+            teacher_dir=self.teacher_dir or default_teacher_dir(self.dataset, config.arch, self.train_split == "d0",
+                                                                which))
 
-    def recipe(self):
-        """The dataset's teacher recipe with this config's overrides (on a resolved config)."""
-        return dataclasses.replace(for_dataset(self.dataset).teacher, epochs=self.epochs,
+    def training_recipe(self):
+        """The recipe with this config's overrides (on a resolved config)."""
+        return dataclasses.replace(teacher_recipe(self.dataset, self.teacher_recipe), epochs=self.epochs,
                                    batch_size=self.batch_size, lr=self.lr, train_size=self.train_size)

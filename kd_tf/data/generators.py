@@ -1,5 +1,12 @@
 """Generators for the gan policy: a .keras model or a SavedModel mapping
-z [n, z_dim] to images [n, h, w, c] in [-1, 1]."""
+z [n, z_dim] to images [n, h, w, c] in [-1, 1].
+
+The reference samples with its generator in training mode (it never calls
+eval()), so BatchNorm normalises each synthetic batch with its own
+statistics. kd_tf does the same by default (batch_norm="batch") on a copy of
+the generator whose BatchNorm layers have momentum 1: the batch statistics
+are used and the moving averages stay exactly as loaded.
+"""
 
 import dataclasses
 import os
@@ -16,12 +23,27 @@ class Generator:
     z_dim: int
     image_shape: tuple
     source: str
+    model: object = None  # the Keras model that samples, for .keras generators
 
     def __call__(self, z):
         return self.fn(z)
 
 
-def load(path):
+def batch_statistics_copy(model, z_dim):
+    """A copy of `model` whose BatchNorm layers normalise with the statistics
+    of the batch and leave their moving averages unchanged (momentum 1)."""
+    copy = type(model).from_config(model.get_config())
+    copy(tf.zeros([2, z_dim]), training=False)
+    copy.set_weights(model.get_weights())
+    for layer in copy._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 1.0
+    return copy
+
+
+def load(path, batch_norm="batch"):
+    """batch_norm: "batch" (each synthetic batch's statistics, as the
+    reference samples) or "moving" (the moving averages, inference mode)."""
     if not os.path.exists(path):
         raise UserError(f"--generator={path} does not exist. Train one with "
                         "`bazel run //experiments:train_gan`, or pass a .keras file or SavedModel.")
@@ -30,7 +52,14 @@ def load(path):
         model = keras.saving.load_model(path, compile=False)
         z_dim = int(model.z_dim) if hasattr(model, "z_dim") else int(model.input_shape[-1])
         probe = model(tf.zeros([1, z_dim]), training=False)
-        return Generator(lambda z: model(z, training=False), z_dim, tuple(probe.shape[1:]), path)
+        if batch_norm == "batch":
+            sampler = batch_statistics_copy(model, z_dim)
+            return Generator(lambda z: sampler(z, training=True), z_dim, tuple(probe.shape[1:]), path, sampler)
+        return Generator(lambda z: model(z, training=False), z_dim, tuple(probe.shape[1:]), path, model)
+    if batch_norm == "batch":
+        raise UserError(f"--generator={path} is a SavedModel, which samples in inference mode only; pass its "
+                        ".keras file (train_gan writes both) for --generator_bn=batch, the reference's sampling, "
+                        "or --generator_bn=moving.")
     loaded = tf.saved_model.load(path)
     if "serving_default" not in loaded.signatures:
         raise UserError(f"The SavedModel {path} has no serving_default signature (z -> images).")

@@ -20,7 +20,7 @@ from kd_tf.data import imagenet, keys, policies
 from kd_tf.data.distillation_set import DistillationSet, from_split
 from kd_tf.data.normalization import to_model_range, unit_interval
 from kd_tf.data.stages import batch_stage, finish_example
-from kd_tf.data.stream_spec import Layout, StreamSpec, check_policy, steps_per_epoch
+from kd_tf.data.stream_spec import Layout, StreamSpec, check_policy, rows_per_part, steps_per_epoch
 
 
 def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps=0):
@@ -38,7 +38,7 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
         return imagenet.stream(data, properties, spec, start_epoch, input_context).skip(skip_batches)
     if not isinstance(data, DistillationSet):
         raise TypeError("stream() takes a DistillationSet (see kd_tf.data.distillation_set).")
-    steps = steps_per_epoch(len(data), spec, layout.replicas)
+    steps = steps_per_epoch(data.parts if len(data.parts) > 1 else len(data), spec, layout.replicas)
     batches_per_epoch = layout.batches_per_epoch(steps)
     real, pipelines, pipeline = layout.real, layout.pipelines, layout.pipeline
 
@@ -56,14 +56,27 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
         return finish_example(x, tf.gather(labels, index), tf.gather(temperatures, index),
                               keys.key(spec.seed, keys.EXAMPLE, epoch, index), spec, properties)
 
-    def epoch_batches(epoch):
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
-                                                         seed=keys.key(spec.seed, keys.SHUFFLE, epoch))
+    def examples(order, epoch, rows):
         ds = tf.data.Dataset.from_tensor_slices(order).shard(pipelines, pipeline)
         ds = ds.map(lambda i: example(i, epoch), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        ds = ds.batch(real, drop_remainder=True).take(batches_per_epoch).enumerate()
-        return ds.map(lambda step, batch: batch_stage(batch, spec, properties, layout, epoch, step),
-                      num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(rows, drop_remainder=True).take(batches_per_epoch)
+
+    def epoch_batches(epoch):
+        if len(data.parts) == 1:
+            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
+                                                             seed=keys.key(spec.seed, keys.SHUFFLE, epoch))
+            ds = examples(order, epoch, real)
+        else:  # each part shuffled on its own; every batch takes its fixed share of each
+            offsets = [sum(data.parts[:p]) for p in range(len(data.parts))]
+            parts = []
+            for p, (offset, size, rows) in enumerate(zip(offsets, data.parts, rows_per_part(real, data.parts))):
+                order = offset + tf.random.experimental.stateless_shuffle(
+                    tf.range(size, dtype=tf.int64), seed=keys.key(spec.seed, keys.SHUFFLE, epoch, p))
+                parts.append(examples(order, epoch, rows))
+            ds = tf.data.Dataset.zip(tuple(parts)).map(
+                lambda *batches: {k: tf.concat([b[k] for b in batches], axis=0) for k in batches[0]})
+        return ds.enumerate().map(lambda step, batch: batch_stage(batch, spec, properties, layout, epoch, step),
+                                  num_parallel_calls=tf.data.AUTOTUNE)
 
     ds = tf.data.Dataset.range(start_epoch, spec.epochs).flat_map(epoch_batches)
     ds = ds.apply(tf.data.experimental.assert_cardinality((spec.epochs - start_epoch) * batches_per_epoch))

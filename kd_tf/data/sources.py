@@ -6,10 +6,17 @@ import numpy as np
 from kd_tf.data import embedded, imagenet, tfds_source
 from kd_tf.data.catalog import properties
 
+# The seed of every class-balanced subset: teachers' --train_size and students'
+# --data_fraction draw the same examples for the same size (the reference's
+# subsample.seed is 0 for both).
+SUBSET_SEED = 0
 
-def load(name, data_dir=None):
+
+def load(name, data_dir=None, emnist_upright=False):
     """A kd_tf.data.catalog.Dataset; a dataset that is not prepared fails with
     the command that prepares it."""
+    if name == "emnist_for_mnist":
+        return tfds_source.load_emnist_for_mnist(data_dir, upright=emnist_upright)
     if properties(name).streaming:
         return imagenet.load(name, data_dir)
     if name == "mnist5k":

@@ -37,14 +37,33 @@ class StreamSpec:
         return self.batch_size // replicas - self.synthetic_per_replica(replicas)
 
 
+def rows_per_part(real, part_sizes):
+    """How a batch's `real` rows divide among parts, as the reference's
+    DistillLoader divides them among datasets: int(n_i / n * real) for every
+    part but the last, which takes the rest (64 + 64 of 128 for equal halves)."""
+    total = sum(part_sizes)
+    rows = [int(size / total * real) for size in part_sizes[:-1]]
+    return rows + [real - sum(rows)]
+
+
 def steps_per_epoch(num_examples, spec, replicas=1):
-    """Global steps in one pass over the distillation set (partial batches dropped)."""
+    """Global steps in one pass over the distillation set (partial batches
+    dropped). num_examples: a count, or the sizes of the parts batched in
+    fixed proportions (the pass ends with the first part to run out)."""
     if spec.batch_size % replicas:
         raise UserError(f"--batch_size={spec.batch_size} must be divisible by the {replicas} replicas.")
     real = spec.real_per_replica(replicas)
     if real <= 0:
         raise UserError(f"--batch_size={spec.batch_size} leaves no real rows per replica; raise it.")
-    steps = num_examples // (real * replicas)
+    if isinstance(num_examples, (tuple, list)):
+        rows = rows_per_part(real, num_examples)
+        if min(rows) <= 0:
+            raise UserError(f"--batch_size={spec.batch_size} leaves a data-recycling split no rows per replica; "
+                            "raise it.")
+        steps = min(size // (r * replicas) for size, r in zip(num_examples, rows))
+        num_examples = sum(num_examples)
+    else:
+        steps = num_examples // (real * replicas)
     if steps == 0:
         raise UserError(
             f"--batch_size={spec.batch_size} is larger than the {num_examples} training examples; "

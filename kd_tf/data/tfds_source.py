@@ -5,7 +5,6 @@ import collections
 import dataclasses
 import os
 import re
-import string
 
 import numpy as np
 
@@ -64,29 +63,64 @@ def load_images(name, data_dir=None):
     return Dataset(name, splits["train"], splits["test"], PROPERTIES[name])
 
 
-def load_imdb(data_dir=None, min_count=IMDB_MIN_COUNT):
-    """IMDB reviews as token ids: the vocabulary is the words seen at least
-    IMDB_MIN_COUNT times in train (0: padding, 1: out of vocabulary); each
-    review keeps its first IMDB_MAX_TOKENS tokens."""
-    import keras
+def load_emnist_for_mnist(data_dir=None, upright=False):
+    """The appendix's EMNIST experiment: EMNIST byclass train images to distil
+    on, and MNIST's test split to evaluate on. The images carry no MNIST label
+    (-1; the reference gives them random labels, which only its alpha term
+    could read). TFDS stores EMNIST as the original files do, transposed
+    relative to MNIST, and so does torchvision, which the reference fed its
+    MNIST teacher from: kd_tf keeps that orientation unless upright."""
+    emnist = prepared_builder("emnist/byclass", data_dir)
+    images, _ = read_split(emnist, "train")
+    if upright:
+        images = np.ascontiguousarray(np.transpose(images, (0, 2, 1, 3)))
+    mnist_images, mnist_labels = read_split(prepared_builder("mnist", data_dir), "test")
+    train = Split(images.astype(np.uint8), np.full(len(images), -1, np.int64))
+    return Dataset("emnist_for_mnist", train, Split(mnist_images.astype(np.uint8), mnist_labels),
+                   PROPERTIES["emnist_for_mnist"])
 
+
+# torchtext's basic_english, which the reference tokenises IMDB with: lower case,
+# then these substitutions in order, then split on white space.
+BASIC_ENGLISH = tuple((re.compile(pattern), replacement) for pattern, replacement in (
+    (r"\'", " '  "), (r'\"', ""), (r"\.", " . "), (r"<br \/>", " "), (r",", " , "), (r"\(", " ( "),
+    (r"\)", " ) "), (r"\!", " ! "), (r"\?", " ? "), (r"\;", " "), (r"\:", " "), (r"\s+", " ")))
+
+
+def basic_english(text):
+    """torchtext's get_tokenizer("basic_english"): punctuation becomes tokens."""
+    text = (text.decode("utf-8") if isinstance(text, bytes) else text).lower()
+    for pattern, replacement in BASIC_ENGLISH:
+        text = pattern.sub(replacement, text)
+    return text.split()
+
+
+def imdb_vocabulary(tokenized_reviews, min_count=IMDB_MIN_COUNT):
+    """Token -> id: 0 is padding, 1 out of vocabulary, then the tokens seen at
+    least min_count times, most frequent first (ties alphabetical), as
+    torchtext's build_vocab_from_iterator orders them."""
+    counts = collections.Counter(token for tokens in tokenized_reviews for token in tokens)
+    kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+    return {token: index + 2 for index, token in enumerate(kept)}
+
+
+def encode(tokens, vocabulary, length=IMDB_MAX_TOKENS):
+    """The first `length` tokens as ids, padded with 0."""
+    ids = [vocabulary.get(token, 1) for token in tokens[:length]]
+    return ids + [0] * (length - len(ids))
+
+
+def load_imdb(data_dir=None, min_count=IMDB_MIN_COUNT):
+    """IMDB reviews as token ids, tokenised as the reference does (torchtext's
+    basic_english): the vocabulary is the tokens seen at least min_count
+    times in train; each review keeps its first IMDB_MAX_TOKENS tokens."""
     builder = prepared_builder("imdb_reviews", data_dir)
     texts = {split: read_split(builder, split) for split in ("train", "test")}
-    vectorizer = keras.layers.TextVectorization(standardize="lower_and_strip_punctuation",
-                                                output_sequence_length=IMDB_MAX_TOKENS)
-    counts = collections.Counter()
-    for review in texts["train"][0]:
-        counts.update(standardize(review).split())
-    vocabulary = [word for word, count in counts.most_common() if count >= min_count]
+    tokens = {split: [basic_english(review) for review in reviews] for split, (reviews, _) in texts.items()}
+    vocabulary = imdb_vocabulary(tokens["train"], min_count)
     if not vocabulary:
-        raise UserError(f"No word occurs {min_count} times in the IMDB train split; is the dataset complete?")
-    vectorizer.set_vocabulary(vocabulary)
-    splits = {split: Split(np.asarray(vectorizer(text), np.int32), labels) for split, (text, labels) in texts.items()}
-    properties = dataclasses.replace(PROPERTIES["imdb_reviews"], vocab_size=vectorizer.vocabulary_size())
+        raise UserError(f"No token occurs {min_count} times in the IMDB train split; is the dataset complete?")
+    splits = {split: Split(np.array([encode(t, vocabulary) for t in tokens[split]], np.int32), texts[split][1])
+              for split in ("train", "test")}
+    properties = dataclasses.replace(PROPERTIES["imdb_reviews"], vocab_size=len(vocabulary) + 2)
     return Dataset("imdb_reviews", splits["train"], splits["test"], properties)
-
-
-def standardize(review):
-    """Keras's "lower_and_strip_punctuation", in Python, for counting words."""
-    text = review.decode("utf-8") if isinstance(review, bytes) else review
-    return re.sub(f"[{re.escape(string.punctuation)}]", "", text.lower())

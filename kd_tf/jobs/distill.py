@@ -14,10 +14,11 @@ import numpy as np
 from absl import logging
 
 from kd_tf.config import gan as gan_config
-from kd_tf.config.datasets import for_dataset
+from kd_tf.config.datasets import teacher_dataset
 from kd_tf.config.distill import DistillConfig
 from kd_tf.config.runtime import Runtime
 from kd_tf.data import distillation_set, generators, ood, sources, visualize
+from kd_tf.data.distillation_set import RecyclingSplit
 from kd_tf.data.pipeline import distributed_stream, evaluation_dataset, stream
 from kd_tf.data.policies import Options
 from kd_tf.data.stream_spec import StreamSpec, steps_per_epoch
@@ -45,20 +46,33 @@ class Plan:
     config: DistillConfig
     output_dir: str
     teacher_dir: str
+    recipe_requested: bool  # --teacher_recipe was given: an existing ensemble must match it
 
 
 def plan(config, runtime):
-    """Resolves the config (the teacher architecture comes from an existing
-    ensemble's manifest) and the run's directories."""
+    """Resolves the config (the teacher architecture and recipe come from an
+    existing ensemble's manifest) and the run's directories."""
     manifest = teacher_store.read_manifest(resolve_path(config.teacher_dir)) if config.teacher_dir else None
-    config = config.resolved(manifest["architecture"] if manifest else None)
+    requested = config.teacher_recipe is not None
+    config = config.resolved(manifest["architecture"] if manifest else None,
+                             manifest.get("recipe_name") if manifest else None)
     output_dir = resolve_path(runtime.output_dir or os.path.join("runs", config.run_name()))
-    return Plan(config, output_dir, resolve_path(config.teacher_dir))
+    return Plan(config, output_dir, resolve_path(config.teacher_dir), requested)
+
+
+def recycling_split(config, train):
+    """How the train split is halved for data recycling (--split_indices or seed 0)."""
+    if config.split_indices:
+        return distillation_set.read_split_indices(resolve_path(config.split_indices), len(train))
+    return RecyclingSplit()
 
 
 def build_inputs(config, dataset, replicas, data_dir=None):
     """The distillation set, the stream spec, the recipe and the steps per
     epoch of a resolved config."""
+    if config.dataset == "emnist_for_mnist" and config.alpha > 0:
+        raise UserError("--alpha > 0 needs true labels, and emnist_for_mnist's EMNIST rows have no MNIST label (the "
+                        "reference gives them random ones, which carry no information).")
     if dataset.properties.streaming and (config.aug == "ood" or config.distill_splits or config.data_fraction):
         raise UserError(f"{dataset.name} is streamed: --aug=ood, --distill_splits and --data_fraction need an "
                         "in-memory dataset.")
@@ -68,17 +82,18 @@ def build_inputs(config, dataset, replicas, data_dir=None):
     if config.aug == "ood":
         extra = ood.load(config.ood_dataset, config.ood_count, dataset.properties.image_shape, data_dir)
     data = (dataset.train if dataset.properties.streaming else
-            distillation_set.build(dataset.train, config.temperature, splits, config.data_fraction,
-                                   config.seed, extra))
+            distillation_set.build(dataset.train, config.temperature, splits, config.data_fraction, extra,
+                                   recycling_split(config, dataset.train)))
     generator = None
     if config.aug == "gan":
-        generator = generators.load(generator_for(config, data_dir))
+        generator = generators.load(generator_for(config, data_dir), config.generator_bn)
         generators.check_matches(generator, dataset.properties.image_shape)
     recipe = config.student_recipe()
     spec = StreamSpec(config.aug, recipe.batch_size, config.seed, recipe.epochs,
                       Options(rotation_degrees=config.rotation_degrees, noise_prob=config.noise_prob),
                       generator, config.synth_ratio, config.synth_temperature, config.temperature)
-    return data, spec, recipe, steps_per_epoch(len(data), spec, replicas)
+    sizes = data.parts if not dataset.properties.streaming and len(data.parts) > 1 else len(data)
+    return data, spec, recipe, steps_per_epoch(sizes, spec, replicas)
 
 
 def generator_for(config, data_dir=None):
@@ -139,12 +154,13 @@ def run(config, runtime, flags_text=""):
 
     strategy = make_strategy(runtime.strategy, runtime.tpu)
     logging.info("Strategy %s with %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync)
-    dataset = sources.load(config.dataset, runtime.data_dir)
+    dataset = sources.load(config.dataset, runtime.data_dir, emnist_upright=config.emnist_upright)
     props = dataset.properties
     logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
 
     data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync, runtime.data_dir)
-    manifest, indices = select_teachers(config, dataset, teacher_dir, strategy)
+    manifest, indices = select_teachers(config, dataset, teacher_dir, strategy, the_plan.recipe_requested,
+                                        runtime.data_dir)
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
@@ -162,7 +178,8 @@ def run(config, runtime, flags_text=""):
                 config.init_lambda, dataset.train, props)
         distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha,
                               loss=config.loss, hard_label=config.hard_label,
-                              label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed)
+                              label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed,
+                              cvx_beta=config.cvx_beta)
         optimizer, schedule = make_optimizer(recipe, steps, config.optimizer)
         distiller.compile(optimizer=optimizer, jit_compile=False)
         optimizer.build(student.trainable_variables)  # so that a checkpoint restores its slots
@@ -179,9 +196,10 @@ def run(config, runtime, flags_text=""):
         summaries.write_hparams(run_dir.tensorboard, hparams(config, recipe))
         log_batch_grid(run_dir.tensorboard, data, props, spec)
     logging.info("Distilling %d x %s (members %s) into %s (init: %s) with --aug=%s, --loss=%s, tau=%g, alpha=%g "
-                 "on %d rows: %d epochs of %d steps", config.num_teachers, config.teacher_arch, indices,
-                 config.student_arch, init, config.aug, config.loss, config.temperature, config.alpha, len(data),
-                 recipe.epochs, steps)
+                 "on %d rows: %d epochs of %d steps, %s lr %g cosine to %g, weight decay %g",
+                 config.num_teachers, config.teacher_arch, indices, config.student_arch, init, config.aug,
+                 config.loss, config.temperature, config.alpha, len(data), recipe.epochs, steps, config.optimizer,
+                 recipe.lr, recipe.final_lr, recipe.weight_decay)
     guard = NonFiniteLossGuard()
     test_data = evaluation_dataset(dataset.test, 500, props)
 
@@ -213,21 +231,28 @@ def run(config, runtime, flags_text=""):
     results["teacher_dir"] = teacher_dir
     results["teacher_members"] = [{"index": i, **manifest["members"][i]} for i in indices]
     results["init"] = init
+    results["student_recipe"] = dataclasses.asdict(recipe)  # what the run trained with, lr included
     results["wall_seconds"] = round(time.time() - start, 1)
     with open(run_dir.results_json, "w") as f:
         json.dump(results, f, indent=2)
     return results
 
 
-def select_teachers(config, dataset, teacher_dir, strategy):
+def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=False, data_dir=None):
     """Trains what is missing and picks members offset .. offset+m-1. An
-    ensemble that can train grows to offset+m members; an imported one wraps."""
+    ensemble that can train grows to offset+m members; an imported one wraps.
+    Teachers of emnist_for_mnist learn from MNIST (the teacher dataset)."""
     split = "d0" if config.distill_splits else "all"
     existing = teacher_store.read_manifest(teacher_dir)
     trainable = existing is None or existing.get("recipe") is not None
     wanted = config.num_teachers + (config.teacher_offset if trainable else 0)
-    manifest = teachers_job.ensure_ensemble(teacher_dir, dataset, config.teacher_arch, wanted,
-                                            for_dataset(config.dataset).teacher, strategy, train_split=split)
+    spec = teachers_job.EnsembleSpec(
+        config.teacher_arch, config.teacher_recipe_for_new_members(), config.teacher_recipe, split,
+        recycling_split(config, dataset.train), recipe_requested=recipe_requested)
+    source = dataset
+    if teacher_dataset(config.dataset) != dataset.name and len((existing or {}).get("members", [])) < wanted:
+        source = sources.load(teacher_dataset(config.dataset), data_dir)
+    manifest = teachers_job.ensure_ensemble(teacher_dir, source, spec, wanted, strategy)
     return manifest, teacher_store.member_indices(manifest, config.num_teachers, config.teacher_offset)
 
 

@@ -28,7 +28,7 @@ def run(config, runtime):
     if config.aug == "gan":
         if not config.generator:
             raise UserError("--aug=gan needs --generator.")
-        generator = generators.load(resolve_path(config.generator))
+        generator = generators.load(resolve_path(config.generator), config.generator_bn)
     batch_size = config.batch_size or lookup(dataset.name, "student.batch_size")
     spec = StreamSpec(config.aug, batch_size, config.seed, 1, generator=generator)
     rows, _ = evaluation.evaluate(teacher, students, dataset, spec, reference)

@@ -10,14 +10,16 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from kd_tf.config.datasets import teacher_dataset
 from kd_tf.config.recipes import Recipe
 from kd_tf.config.teachers import TeacherConfig
-from kd_tf.data import sources
-from kd_tf.data.distillation_set import teacher_split
+from kd_tf.data import distillation_set, sources
+from kd_tf.data.distillation_set import RecyclingSplit, teacher_split
 from kd_tf.data.pipeline import supervised_dataset
-from kd_tf.data.sources import stratified_subset
+from kd_tf.data.sources import SUBSET_SEED, stratified_subset
 from kd_tf.data.stream_spec import StreamSpec, steps_per_epoch
 from kd_tf.distill.ensemble import TeacherEnsemble
+from kd_tf.errors import UserError
 from kd_tf.models.registry import build_model
 from kd_tf.train import evaluation, teacher_store
 from kd_tf.train.callbacks.epoch_progress import EpochProgress
@@ -26,15 +28,30 @@ from kd_tf.train.run_dir import resolve_path
 from kd_tf.train.strategy import make_strategy
 
 
-def train_member(dataset, architecture, seed, recipe, strategy, init_weights_path=None, train_split="all",
-                 label=None):
+@dataclasses.dataclass(frozen=True)
+class EnsembleSpec:
+    """What the members of a teacher directory are: architecture, training
+    recipe (and its name), the part of the train split they learn from and
+    how that split was made, and the seed of member 0."""
+    architecture: str
+    recipe: Recipe
+    recipe_name: str = "paper"
+    train_split: str = "all"  # or "d0"/"d1" (data recycling)
+    recycling: RecyclingSplit = RecyclingSplit()
+    seed_base: int = 0
+    recipe_requested: bool = False  # an explicit --teacher_recipe must match an existing ensemble's
+
+
+def train_member(dataset, spec, seed, strategy, init_weights_path=None, label=None):
     """Trains one classifier with cross-entropy and the baseline policy, on
     the whole train split or a data-recycling half of it."""
-    split = stratified_subset(teacher_split(dataset.train, train_split), recipe.train_size, seed=0)
+    recipe = spec.recipe
+    split = stratified_subset(teacher_split(dataset.train, spec.train_split, spec.recycling), recipe.train_size,
+                              seed=SUBSET_SEED)
     steps = steps_per_epoch(len(split), StreamSpec("baseline", recipe.batch_size, seed, recipe.epochs))
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        model = build_model(architecture, dataset.properties.num_classes, dataset.properties.image_shape,
+        model = build_model(spec.architecture, dataset.properties.num_classes, dataset.properties.image_shape,
                             **dataset.properties.model_kwargs())
         if init_weights_path:
             model.save_weights(init_weights_path)
@@ -48,43 +65,60 @@ def train_member(dataset, architecture, seed, recipe, strategy, init_weights_pat
     return model
 
 
-def ensure_ensemble(teacher_dir, dataset, architecture, num_members, recipe, strategy, seed_base=0,
-                    train_split="all"):
+def _check_existing(teacher_dir, manifest, dataset, spec, num_members):
+    """An existing ensemble serves this spec, or a UserError says why not."""
+    teacher_store.check_compatible(teacher_dir, manifest, dataset.name, dataset.properties, spec.architecture)
+    mismatch = teacher_store.EnsembleMismatchError
+    if manifest.get("train_split", "all") != spec.train_split:
+        raise mismatch(
+            f"The teachers in {teacher_dir} learnt from the {manifest.get('train_split', 'all')!r} part of the "
+            f"train split; this run needs teachers trained on {spec.train_split!r}. Pass another --teacher_dir.")
+    if spec.train_split != "all" and manifest.get("split", RecyclingSplit().describe()) != spec.recycling.describe():
+        raise mismatch(
+            f"The teachers in {teacher_dir} learnt from a D0 made by {manifest.get('split')!r}; this run's D0 is "
+            f"made by {spec.recycling.describe()!r} (--split_indices). Pass the teachers' split, or another "
+            "--teacher_dir.")
+    if manifest["recipe"] is None and len(manifest["members"]) < num_members:
+        raise mismatch(f"{teacher_dir} holds {len(manifest['members'])} imported members and no training recipe; "
+                       f"import more, or ask for at most {len(manifest['members'])} (--num_teachers).")
+    existing = manifest.get("recipe_name", "paper") if manifest["recipe"] is not None else None
+    if spec.recipe_requested and existing and existing != spec.recipe_name:
+        raise mismatch(f"The teachers in {teacher_dir} were trained with the {existing} recipe, not "
+                       f"--teacher_recipe={spec.recipe_name}. Pass another --teacher_dir.")
+
+
+def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
     """Returns the manifest of an ensemble with at least `num_members` members,
-    training the missing ones. train_split: "all", or "d0"/"d1" for data recycling."""
+    training the missing ones as `spec` (an EnsembleSpec) says; members added
+    to an existing ensemble follow its recipe and seeds."""
     manifest = teacher_store.read_manifest(teacher_dir)
     if manifest is None:
         os.makedirs(teacher_dir, exist_ok=True)
-        manifest = teacher_store.new_manifest(architecture, dataset.name, dataset.properties,
-                                              recipe=dataclasses.asdict(recipe), train_split=train_split,
-                                              seed_base=seed_base)
+        manifest = teacher_store.new_manifest(spec.architecture, dataset.name, dataset.properties,
+                                              recipe=dataclasses.asdict(spec.recipe), train_split=spec.train_split,
+                                              seed_base=spec.seed_base)
+        manifest["recipe_name"] = spec.recipe_name
+        if spec.train_split != "all":
+            manifest["split"] = spec.recycling.describe()
     else:
-        teacher_store.check_compatible(teacher_dir, manifest, dataset.name, dataset.properties, architecture)
-        if manifest.get("train_split", "all") != train_split:
-            raise teacher_store.EnsembleMismatchError(
-                f"The teachers in {teacher_dir} learnt from the {manifest.get('train_split', 'all')!r} part of the "
-                f"train split; this run needs teachers trained on {train_split!r}. Pass another --teacher_dir."
-            )
-        if manifest["recipe"] is None and len(manifest["members"]) < num_members:
-            raise teacher_store.EnsembleMismatchError(
-                f"{teacher_dir} holds {len(manifest['members'])} imported members and no training recipe; "
-                f"import more, or ask for at most {len(manifest['members'])} (--num_teachers)."
-            )
-        if manifest["recipe"] is not None:
-            recipe = Recipe(**manifest["recipe"])  # new members match the old ones
-            seed_base = manifest.get("seed_base", seed_base)
+        _check_existing(teacher_dir, manifest, dataset, spec, num_members)
+        if manifest["recipe"] is not None:  # new members match the old ones
+            spec = dataclasses.replace(spec, recipe=Recipe(**manifest["recipe"]),
+                                       recipe_name=manifest.get("recipe_name", "paper"),
+                                       seed_base=manifest.get("seed_base", spec.seed_base))
     missing = num_members - len(manifest["members"])
     if missing > 0:
-        logging.info("Training %d teacher(s) into %s: %d epochs each, %s on %s", missing, teacher_dir,
-                     recipe.epochs, architecture, dataset.name)
+        logging.info("Training %d teacher(s) into %s: %s, %s recipe (%d epochs, batch %d, lr %g), on %s",
+                     missing, teacher_dir, spec.architecture, spec.recipe_name, spec.recipe.epochs,
+                     spec.recipe.batch_size, spec.recipe.lr, dataset.name)
     while len(manifest["members"]) < num_members:
         index = len(manifest["members"])
-        seed = seed_base + index
+        seed = spec.seed_base + index
         label = f"teacher {index + 1}/{num_members} (seed {seed})"
         logging.info("Training %s into %s", label, teacher_dir)
         start = time.time()
         init_path = teacher_store.init_weights_path(teacher_dir, index)
-        model = train_member(dataset, architecture, seed, recipe, strategy, init_path, train_split, label)
+        model = train_member(dataset, spec, seed, strategy, init_path, label)
         model.save(teacher_store.member_path(teacher_dir, index))
         test = evaluation.generalisation(*evaluation.predict(model, dataset.test, dataset.properties))
         manifest["members"].append({
@@ -106,18 +140,25 @@ def train_ensemble(teacher_dir, dataset, num_members=3, architecture=None, epoch
     given), on the default device. Library use; the binary is `run`."""
     config = TeacherConfig(dataset=dataset.name, arch=architecture, num_teachers=num_members, epochs=epochs,
                            seed=seed, teacher_dir=teacher_dir).resolved()
-    manifest = ensure_ensemble(teacher_dir, dataset, config.arch, num_members, config.recipe(),
-                               tf.distribute.get_strategy(), seed_base=seed)
+    spec = EnsembleSpec(config.arch, config.training_recipe(), config.teacher_recipe, seed_base=seed)
+    manifest = ensure_ensemble(teacher_dir, dataset, spec, num_members, tf.distribute.get_strategy())
     return TeacherEnsemble(teacher_store.load_members(teacher_dir, manifest, list(range(num_members))))
 
 
 def run(config, runtime):
     """experiments/train_teachers: trains what the ensemble of a TeacherConfig
     lacks; returns (its directory, its manifest)."""
-    config = config.resolved()
+    if teacher_dataset(config.dataset) != config.dataset:
+        raise UserError(f"--dataset={config.dataset} distils teachers trained on {teacher_dataset(config.dataset)}: "
+                        f"train them with --dataset={teacher_dataset(config.dataset)}.")
+    requested = config.teacher_recipe is not None
+    existing = teacher_store.read_manifest(resolve_path(config.teacher_dir)) if config.teacher_dir else None
+    config = config.resolved(existing.get("recipe_name") if existing else None)
     teacher_dir = resolve_path(config.teacher_dir)
     strategy = make_strategy(runtime.strategy, runtime.tpu)
     dataset = sources.load(config.dataset, runtime.data_dir)
-    manifest = ensure_ensemble(teacher_dir, dataset, config.arch, config.num_teachers, config.recipe(), strategy,
-                               seed_base=config.seed, train_split=config.train_split)
-    return teacher_dir, manifest
+    recycling = (distillation_set.read_split_indices(resolve_path(config.split_indices), len(dataset.train))
+                 if config.split_indices else RecyclingSplit())
+    spec = EnsembleSpec(config.arch, config.training_recipe(), config.teacher_recipe, config.train_split, recycling,
+                        config.seed, recipe_requested=requested)
+    return teacher_dir, ensure_ensemble(teacher_dir, dataset, spec, config.num_teachers, strategy)

@@ -80,14 +80,16 @@ def _register_keras_classes():
 class _RegisterAfterExec(importlib.abc.Loader):
     """Keras's own loader, then kd_tf's registrations."""
 
-    def __init__(self, loader):
-        self._loader = loader
+    def __init__(self, loader, hook):
+        self._loader, self._hook = loader, hook
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
+        if self._hook in sys.meta_path:
+            sys.meta_path.remove(self._hook)
         _register_keras_classes()
 
     def __getattr__(self, name):  # resource readers and the like
@@ -95,15 +97,22 @@ class _RegisterAfterExec(importlib.abc.Loader):
 
 
 class _KerasImportHook(importlib.abc.MetaPathFinder):
-    """Finds keras as usual, and registers kd_tf's classes once it has loaded."""
+    """Finds keras as usual, and registers kd_tf's classes once it has loaded.
+    It stays until keras is executed: TensorFlow also looks keras up with
+    importlib.util.find_spec without importing it."""
+
+    _finding = False
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "keras":
+        if fullname != "keras" or self._finding:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec("keras")
+        self._finding = True
+        try:
+            spec = importlib.util.find_spec("keras")
+        finally:
+            self._finding = False
         if spec is not None and spec.loader is not None:
-            spec.loader = _RegisterAfterExec(spec.loader)
+            spec.loader = _RegisterAfterExec(spec.loader, self)
         return spec
 
 

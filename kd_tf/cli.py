@@ -22,6 +22,7 @@ from kd_tf.config.evaluate import EvaluateConfig
 from kd_tf.config.gan import GanConfig
 from kd_tf.config.options import help_text
 from kd_tf.config.runtime import Runtime
+from kd_tf.config.study import StudyConfig, StudyExecution
 from kd_tf.config.teachers import TeacherConfig
 from kd_tf.errors import UserError
 
@@ -39,6 +40,7 @@ BINARY_FLAGS = {
     "train_teachers": ((TeacherConfig, None), (Runtime, ("data_dir", "strategy", "tpu"))),
     "train_gan": ((GanConfig, None), (Runtime, ("data_dir", "output_dir", "strategy", "tpu"))),
     "evaluate": ((EvaluateConfig, None), (Runtime, ("data_dir",))),
+    "study": ((StudyConfig, None), (StudyExecution, None), (Runtime, ("data_dir", "output_dir"))),
 }
 
 

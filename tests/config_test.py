@@ -94,6 +94,27 @@ class DatasetDefaultsTest(absltest.TestCase):
         self.assertEqual((teachers.epochs, teachers.batch_size, teachers.lr), (300, 128, 0.05))
         self.assertEqual(teachers.training_recipe().final_lr, 1e-6)
 
+    def test_runs_that_differ_in_any_option_never_share_a_directory(self):
+        # One other valid value per field; every field of DistillConfig changes a result.
+        other = {"dataset": "cifar10", "aug": "noise", "num_teachers": 5, "temperature": 2.0, "alpha": 0.5,
+                 "epochs": 7, "batch_size": 64, "lr": 0.01, "seed": 1, "teacher_dir": "elsewhere",
+                 "teacher_recipe": "reference", "teacher_arch": "preresnet20", "student_arch": "preresnet20",
+                 "rotation_degrees": 90.0, "noise_prob": 0.5, "generator": "g.keras", "generator_bn": "moving",
+                 "synth_ratio": 0.5, "synth_temperature": 1.0, "ood_dataset": "cifar10", "ood_count": 50,
+                 "distill_splits": "d0", "split_temperatures": "1", "split_indices": "d0.npy", "data_fraction": 0.5,
+                 "emnist_upright": True, "loss": "kl", "hard_label": "sample", "label_corruption": 0.1,
+                 "cvx_beta": 0.5, "optimizer": "adam", "weight_decay": 0.0, "teacher_pool": 12,
+                 "teacher_offset": 2, "init": "interpolate", "init_lambda": 0.5, "init_scales_lr": False}
+        self.assertEqual(set(other), {f.name for f in dataclasses.fields(DistillConfig)})
+        base = DistillConfig().resolved().run_name()
+        names = {base}
+        for name, value in other.items():
+            run_name = DistillConfig(**{name: value}).resolved().run_name()
+            self.assertNotEqual(run_name, base, name)
+            names.add(run_name)
+        self.assertLen(names, len(other) + 1)
+        self.assertEqual(DistillConfig().resolved().run_name(), base)  # and the same run finds its own
+
     def test_describe_names_the_exceptions(self):
         self.assertEqual(datasets.describe("ood_count"), "10,000; 1,000 on mnist5k")
         self.assertEqual(datasets.describe("teacher.train_size"),

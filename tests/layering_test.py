@@ -29,6 +29,7 @@ MAY_IMPORT = {
                    "kd_tf/train"},
     "kd_tf/bench": {"kd_tf/models", "kd_tf/metrics", "kd_tf/distill", "kd_tf/data", "kd_tf/gan", "kd_tf/config",
                     "kd_tf/train"},
+    "kd_tf/studies": {"kd_tf/config", "kd_tf/train", "kd_tf/jobs", "kd_tf/cli"},
 }
 # Modules that must not load TensorFlow or Keras: binaries check flags with them first.
 TENSORFLOW_FREE = ("kd_tf/config", "kd_tf/cli", "kd_tf/errors")

@@ -69,6 +69,8 @@ class LoadingTest(parameterized.TestCase):
         ("kd_tf_first", "import kd_tf\nimport keras\nload = keras.saving.load_model"),
         ("keras_first", "import keras\nimport kd_tf\nload = keras.saving.load_model"),
         ("tf_keras", "import tensorflow as tf\nimport kd_tf\nload = tf.keras.models.load_model"),
+        # TensorFlow imports keras itself, after looking it up with importlib.util.find_spec.
+        ("kd_tf_then_tensorflow", "import kd_tf\nimport tensorflow\nimport keras\nload = keras.saving.load_model"),
     )
     def test_import_kd_tf_is_enough_to_load_a_model(self, imports):
         np.save(os.path.join(absltest.get_default_test_tmpdir(), "x.npy"), self.x)

@@ -27,3 +27,7 @@ TEACHER_RECIPES = ("paper", "reference")
 GENERATOR_BN = ("batch", "moving")
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
 FID_FEATURES = ("pool", "logits")
+STUDIES = ("ensemble_size", "policies", "data_recycling", "capacity", "vgg", "subsampled", "mnist_emnist",
+           "optimisation", "alpha", "losses", "table1", "gan")
+SCALES = ("smoke", "paper")
+EXECUTORS = ("local", "ray")

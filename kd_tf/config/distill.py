@@ -2,6 +2,8 @@
 (where the run goes and how it is executed are kd_tf.config.runtime)."""
 
 import dataclasses
+import hashlib
+import json
 import os
 
 from kd_tf.config import choices, recipes
@@ -75,6 +77,9 @@ class DistillConfig:
                             choices=choices.OPTIMIZERS)
     weight_decay: float | None = option(None, "Coupled (PyTorch) weight decay; 0 for none.", lower=0.0,
                                         per_dataset="student.weight_decay")
+    teacher_pool: int | None = option(None, "Members the ensemble holds; trials wrap around them, as the "
+                                      "reference's select_ckpts wraps around its checkpoints (default: the "
+                                      "ensemble grows to offset + m members).", lower=1)
     teacher_offset: int | None = option(None, "Use members offset .. offset+m-1 of --teacher_dir (default: "
                                         "seed * m, so that trial k takes members k*m .. k*m+m-1, as the "
                                         "reference's trial_id does).", lower=0)
@@ -117,9 +122,18 @@ class DistillConfig:
         return teacher_recipe(teacher_dataset(self.dataset), self.teacher_recipe)
 
     def run_name(self):
+        """A readable prefix and a short hash of every field (on a resolved
+        config): runs that differ in anything that changes a result never
+        share a directory, and the same run always finds its own."""
         splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
-        return (f"{self.dataset}-{self.teacher_arch}x{self.num_teachers}-to-{self.student_arch}-"
-                f"{self.aug}{splits}-t{self.temperature:g}-a{self.alpha:g}-s{self.seed}")
+        return (f"{self.dataset.replace('/', '_')}-{self.teacher_arch}x{self.num_teachers}-to-{self.student_arch}-"
+                f"{self.aug}{splits}-t{self.temperature:g}-s{self.seed}-{config_hash(self)}")
+
+
+def config_hash(config, exclude=()):
+    """8 hex digits of a config's fields (minus `exclude`), stable across runs and machines."""
+    fields = {k: v for k, v in sorted(dataclasses.asdict(config).items()) if k not in exclude}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def default_teacher_dir(dataset, architecture, recycling=False, recipe="paper"):

@@ -4,7 +4,7 @@ import dataclasses
 
 from kd_tf.config import choices
 from kd_tf.config.datasets import teacher_recipe
-from kd_tf.config.distill import default_teacher_dir
+from kd_tf.config.distill import config_hash, default_teacher_dir
 from kd_tf.config.options import option, with_dataset_defaults
 
 
@@ -43,6 +43,15 @@ class TeacherConfig:
             train_size=self.train_size if self.train_size is not None else base.train_size,
             teacher_dir=self.teacher_dir or default_teacher_dir(self.dataset, config.arch, self.train_split == "d0",
                                                                 which))
+
+    def ensemble_name(self):
+        """A directory name for this ensemble (on a resolved config): readable,
+        and a hash of every field that changes the members (not their number
+        or where they live), so that a study's ensembles never mix."""
+        suffix = ("-d0" if self.train_split == "d0" else "") + ("-reference" if self.teacher_recipe == "reference"
+                                                                 else "")
+        digest = config_hash(self, exclude=("num_teachers", "teacher_dir"))
+        return f"{self.dataset.replace('/', '_')}-{self.arch}{suffix}-{digest}"
 
     def training_recipe(self):
         """The recipe with this config's overrides (on a resolved config)."""

@@ -11,6 +11,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
 from kd_tf.config import gan as gan_config
@@ -176,6 +177,7 @@ def run(config, runtime, flags_text=""):
             init = initialisation.initialise(
                 student, config.init, members[0], os.path.join(teacher_dir, init_weights) if init_weights else None,
                 config.init_lambda, dataset.train, props)
+            student.save_weights(run_dir.student_init)  # where training starts (experiments/loss_plane)
         distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha,
                               loss=config.loss, hard_label=config.hard_label,
                               label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed,
@@ -227,7 +229,10 @@ def run(config, runtime, flags_text=""):
     results["online"] = last_epoch_online_metrics(run_dir.metrics_csv)
     export.save_student(student, run_dir, props.image_shape)
     results["config"] = dataclasses.asdict(config)
-    results["runtime"] = {**dataclasses.asdict(runtime), "output_dir": output_dir}
+    # Float sums reorder with the thread count: results repeat exactly for the same count.
+    results["runtime"] = {**dataclasses.asdict(runtime), "output_dir": output_dir,
+                          "cpus": len(os.sched_getaffinity(0)),
+                          "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "all"}
     results["teacher_dir"] = teacher_dir
     results["teacher_members"] = [{"index": i, **manifest["members"][i]} for i in indices]
     results["init"] = init
@@ -245,7 +250,12 @@ def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=Fal
     split = "d0" if config.distill_splits else "all"
     existing = teacher_store.read_manifest(teacher_dir)
     trainable = existing is None or existing.get("recipe") is not None
-    wanted = config.num_teachers + (config.teacher_offset if trainable else 0)
+    if config.teacher_pool is not None:
+        if config.num_teachers > config.teacher_pool:
+            raise UserError(f"--num_teachers={config.num_teachers} is more than --teacher_pool={config.teacher_pool}.")
+        wanted = config.teacher_pool
+    else:
+        wanted = config.num_teachers + (config.teacher_offset if trainable else 0)
     spec = teachers_job.EnsembleSpec(
         config.teacher_arch, config.teacher_recipe_for_new_members(), config.teacher_recipe, split,
         recycling_split(config, dataset.train), recipe_requested=recipe_requested)
@@ -253,7 +263,8 @@ def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=Fal
     if teacher_dataset(config.dataset) != dataset.name and len((existing or {}).get("members", [])) < wanted:
         source = sources.load(teacher_dataset(config.dataset), data_dir)
     manifest = teachers_job.ensure_ensemble(teacher_dir, source, spec, wanted, strategy)
-    return manifest, teacher_store.member_indices(manifest, config.num_teachers, config.teacher_offset)
+    pool = dict(manifest, members=manifest["members"][:config.teacher_pool]) if config.teacher_pool else manifest
+    return manifest, teacher_store.member_indices(pool, config.num_teachers, config.teacher_offset)
 
 
 def trim_metrics_csv(metrics_csv, first_epoch_to_redo):

@@ -67,17 +67,26 @@ class _Progress:
             logging.info("%s: %s examples in %.1fs", self.label, f"{examples:,}", time.time() - self.start)
 
 
+def compiled(model):
+    """model(x, training=False) as a tf.function: several times faster than
+    eager calls, batch by batch (SavedModel signatures are functions already)."""
+    if isinstance(model, SavedModelClassifier):
+        return model
+    return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+
 def predict_batches(models, batches, label=None, total_batches=None):
     """(labels, [logits of each model]) over the same batches; with a label,
     progress lines (per tenth when total_batches is known and large)."""
     progress = _Progress(label, total_batches)
     labels, logits = [], [[] for _ in models]
     examples = 0
+    predictors = [compiled(model) for model in models]
     for done, batch in enumerate(batches, start=1):
         labels.append(np.asarray(batch["label"]))
         examples += len(labels[-1])
-        for out, model in zip(logits, models):
-            out.append(np.asarray(model(batch["image"], training=False)))
+        for out, predict_batch in zip(logits, predictors):
+            out.append(np.asarray(predict_batch(batch["image"])))
         progress.update(done, examples)
     progress.finish(examples)
     return np.concatenate(labels), [np.concatenate(x) for x in logits]

@@ -60,6 +60,10 @@ class RunDir:
         return self._join("student")
 
     @property
+    def student_init(self):
+        return self._join("student_init.weights.h5")
+
+    @property
     def student_keras(self):
         return self._join("student.keras")
 

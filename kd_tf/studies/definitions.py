@@ -1,0 +1,301 @@
+"""One function per experiment of the paper (REFERENCE.md section 6 and the
+appendix's figures and tables): its runs at a scale, the figures that mirror
+the paper's, and the numbers the paper states. Smoke scale keeps every axis
+and kind of run, thinner, on mnist5k with LeNet-5-sized models; where it
+cannot stand for the paper's setting (CIFAR architectures on 28x28 digits,
+text, ImageNet) a note in the report says what stands in."""
+
+from kd_tf.config.choices import LOSSES, POLICIES
+from kd_tf.studies.builder import Builder
+from kd_tf.studies.spec import Figure, PaperValue, Study
+
+# The reference's alpha for each loss (config/loss/*.yaml).
+REFERENCE_ALPHA = {"fwd_ce": 0.0, "rev_ce": 0.0, "kl": 0.0, "sym_kl": 0.5, "avg_sym_kl": 0.5, "brier": 0.5,
+                   "hard": 0.5, "cvx": 0.0}
+SMOKE_NOTE = ("Smoke scale: mnist5k with LeNet-5 (or tiny PreResNets) and a few epochs stand in for the paper's "
+              "datasets and networks; the numbers exercise the pipeline and say nothing about the paper's.")
+
+
+def _trials(scale):
+    return range(scale.trials)
+
+
+def ensemble_size(scale, root):
+    """Appendix B.2, Fig 10: m = 1..12 ResNet-56 teachers into a ResNet-56 student."""
+    b = Builder(scale, root)
+    arch = scale.pick("preresnet56", "lenet5")
+    ms = scale.axis(range(1, 13), (1, 2, 4))
+    pool = max(ms)  # the reference's trials wrap around a pool of checkpoints
+    teachers = b.teachers(arch)
+    for tau in scale.axis((1.0, 4.0), (1.0, 4.0)):
+        for m in ms:
+            for trial in _trials(scale):
+                b.distill({"m": m, "tau": tau}, teachers, trial, num_teachers=m, temperature=tau, aug="baseline",
+                          teacher_pool=pool, teacher_offset=(trial * m) % pool)
+    figures = (
+        Figure("agreement", "Test agreement by ensemble size (Fig 10, right)", x="m", hue="tau"),
+        Figure("accuracy", "Test accuracy of teacher and student by ensemble size (Fig 10, left)", x="m",
+               metrics=("accuracy",), hue="tau"),
+        Figure("teacher_accuracy", "Teacher ensemble test accuracy", x="m", metrics=("accuracy",), model="teacher",
+               where=(("tau", 1.0),)),
+    )
+    return Study("ensemble_size", "Appendix B.2, Fig 10 (alpha 0; tau 1 in the paper, tau 4 too)", scale.name,
+                 b.runs(), figures, ("m", "tau"), notes=() if scale.paper else (SMOKE_NOTE,))
+
+
+def policies(scale, root):
+    """Section 5.1, Fig 3 and appendix Fig 11: every policy, m = 1, 3, 5, tau 1 and 4,
+    with the independent-student baseline."""
+    b = Builder(scale, root)
+    arch = scale.pick("preresnet56", "lenet5")
+    teachers = b.teachers(arch)
+    for m in scale.axis((1, 3, 5), (1, 3)):
+        for tau in scale.axis((1.0, 4.0), (1.0, 4.0)):
+            for policy in scale.axis(POLICIES, POLICIES, keep=("baseline", "gan")):
+                students = [b.distill({"m": m, "tau": tau, "policy": policy}, teachers, trial, num_teachers=m,
+                                      temperature=tau, aug=policy) for trial in _trials(scale)]
+                if policy == "baseline" and len(students) > 1:
+                    for k, student in enumerate(students):
+                        b.independent_student(student, students[(k + 1) % len(students)],
+                                              {"m": m, "tau": tau, "policy": policy})
+    paper = (PaperValue("agreement", 86.0, (("policy", "mixup"), ("tau", 4.0), ("m", 5)), "MixUp at tau 4 (Fig 3)"),
+             PaperValue("agreement", 84.5, (("policy", "baseline"), ("tau", 4.0), ("m", 5)),
+                        "Baseline at tau 4 (Fig 3)"))
+    figures = (
+        Figure("agreement", "Test agreement by policy (Fig 3; Fig 11's agreement column)", x="policy", hue="tau",
+               rows="m", kind="bar", paper=paper),
+        Figure("accuracy_nll", "Test accuracy and NLL by policy (Fig 11)", x="policy", metrics=("accuracy", "nll"),
+               hue="tau", rows="m", kind="bar"),
+        Figure("independent", "The independent student's agreement with the teacher (the baseline)",
+               x="m", model="independent_student", hue="tau"),
+    )
+    return Study("policies", "Section 5.1, Fig 3 and appendix B.3, Fig 11", scale.name, b.runs(), figures,
+                 ("m", "tau", "policy"), notes=() if scale.paper else (SMOKE_NOTE,), paper_table=paper)
+
+
+def data_recycling(scale, root):
+    """Section 5.2: teachers on D0; students on D0, D1 or both, sweeping m and tau."""
+    b = Builder(scale, root)
+    arch = scale.pick("preresnet56", "lenet5")
+    teachers = b.teachers(arch, train_split="d0")
+    for m in scale.axis((1, 3, 5), (1, 3)):
+        for tau in scale.axis((1.0, 4.0), (1.0, 4.0)):
+            for splits in scale.axis(("d0", "d1", "d0,d1"), ("d0", "d1", "d0,d1")):
+                for trial in _trials(scale):
+                    b.distill({"m": m, "tau": tau, "splits": splits}, teachers, trial, num_teachers=m,
+                              temperature=tau, aug="baseline", distill_splits=splits)
+    figures = (Figure("agreement", "Test agreement by distillation data (teachers learnt from D0)", x="m",
+                      hue="splits", rows="tau"),
+               Figure("train_agreement", "Agreement on the distillation data (clean train, eval mode)", x="m",
+                      hue="splits", rows="tau", split="train"))
+    return Study("data_recycling", "Section 5.2 (data recycling)", scale.name, b.runs(), figures,
+                 ("m", "tau", "splits"), notes=() if scale.paper else (SMOKE_NOTE,))
+
+
+def capacity(scale, root):
+    """Appendix C.1, Fig 12: ResNet-20 teachers into ResNet-20 or 56 students;
+    ResNet-56 teachers into ResNet-56 or 110."""
+    b = Builder(scale, root)
+    pairs = scale.pick((("preresnet20", "preresnet20"), ("preresnet20", "preresnet56"),
+                        ("preresnet56", "preresnet56"), ("preresnet56", "preresnet110")),
+                       (("preresnet8", "preresnet8"), ("preresnet8", "preresnet14"),
+                        ("preresnet14", "preresnet14"), ("preresnet14", "preresnet20")))
+    for m in scale.axis((1, 3, 5), (1, 2)):
+        for teacher_arch, student_arch in pairs:
+            teachers = b.teachers(teacher_arch)
+            for trial in _trials(scale):
+                b.distill({"m": m, "teacher": teacher_arch, "student": student_arch}, teachers, trial,
+                          num_teachers=m, student_arch=student_arch, aug="baseline",
+                          data_fraction=scale.pick(None, 0.25))  # smoke: PreResNets are slow on CPUs
+    figures = (Figure("agreement", "Test agreement by student capacity (Fig 12)", x="m", hue="student",
+                      rows="teacher"),
+               Figure("accuracy", "Test accuracy by student capacity (Fig 12)", x="m", metrics=("accuracy",),
+                      hue="student", rows="teacher"))
+    notes = () if scale.paper else (SMOKE_NOTE + " PreResNet-8/14/20 stand in for 20/56/110, distilling on a "
+                                    "quarter of mnist5k.",)
+    return Study("capacity", "Appendix C.1, Fig 12", scale.name, b.runs(), figures, ("m", "teacher", "student"),
+                 notes=notes)
+
+
+def vgg(scale, root):
+    """Appendix C.2, Fig 13: a 5-component VGG-16 ensemble into a VGG-16 student, several policies."""
+    b = Builder(scale, root)
+    arch = scale.pick("vgg16", "lenet5")
+    teachers = b.teachers(arch)
+    for policy in scale.axis(("baseline", "color_jitter", "combined", "mixup"),
+                             ("baseline", "color_jitter", "combined", "mixup")):
+        for trial in _trials(scale):
+            b.distill({"policy": policy}, teachers, trial, num_teachers=scale.pick(5, 2), aug=policy)
+    figures = (Figure("metrics", "VGG-16: test accuracy, NLL and agreement by policy (Fig 13)", x="policy",
+                      metrics=("accuracy", "nll", "agreement"), kind="bar",
+                      paper=(PaperValue("agreement", 85.0, (), "agreement does not exceed 85% (C.2)"),)),)
+    notes = () if scale.paper else (SMOKE_NOTE + " LeNet-5 stands in for VGG-16, which needs 32x32 inputs.",)
+    return Study("vgg", "Appendix C.2, Fig 13", scale.name, b.runs(), figures, ("policy",), notes=notes)
+
+
+def subsampled(scale, root):
+    """Appendix B.1, Fig 9: ResNet-20 teachers on a subsample of CIFAR-100;
+    students on the teachers' subsample, by m and tau."""
+    b = Builder(scale, root)
+    arch = scale.pick("preresnet20", "lenet5")
+    fraction = 0.5  # the appendix does not give the size; half, as data recycling's halves
+    size = scale.pick(25_000, 2_000)
+    teachers = b.teachers(arch, train_size=size)
+    for m in scale.axis((1, 3, 5), (1, 3)):
+        for tau in scale.axis((1.0, 2.0, 4.0), (1.0, 4.0)):
+            for trial in _trials(scale):
+                b.distill({"m": m, "tau": tau}, teachers, trial, num_teachers=m, temperature=tau,
+                          aug="baseline", data_fraction=fraction)
+    figures = (Figure("agreement", "Subsampled: test agreement by m (Fig 9)", x="m", hue="tau"),
+               Figure("accuracy", "Subsampled: test accuracy by m (Fig 9)", x="m", metrics=("accuracy",),
+                      hue="tau"))
+    notes = ("The appendix does not state the subsample's size; kd_tf uses half the train split, and students "
+             "distil on the teachers' own examples (--data_fraction draws them with the teachers' seed).",)
+    return Study("subsampled", "Appendix B.1, Fig 9", scale.name, b.runs(), figures, ("m", "tau"),
+                 notes=notes + (() if scale.paper else (SMOKE_NOTE,)))
+
+
+def mnist_emnist(scale, root):
+    """Appendix (MNIST/EMNIST): a LeNet-5 teacher on 200 MNIST examples, self-distilled
+    on MNIST, or on 25/50/100% of EMNIST."""
+    b = Builder(scale, root)
+    if scale.paper:
+        teachers = b.teachers("lenet5", dataset="mnist")
+        data = (("mnist", "mnist", None), ("emnist 25%", "emnist_for_mnist", 0.25),
+                ("emnist 50%", "emnist_for_mnist", 0.5), ("emnist 100%", "emnist_for_mnist", None))
+    else:  # teachers on 200 mnist5k digits; growing fractions of mnist5k stand in for EMNIST
+        teachers = b.teachers("lenet5", train_size=200)
+        data = (("mnist", "mnist5k", 0.25), ("emnist 25%", "mnist5k", 0.5), ("emnist 50%", "mnist5k", 0.75),
+                ("emnist 100%", "mnist5k", None))
+    for name, dataset, fraction in scale.axis(data, data):
+        for trial in _trials(scale):
+            b.distill({"data": name}, teachers, trial, dataset=dataset, num_teachers=1, aug="baseline",
+                      data_fraction=fraction)
+    figures = (Figure("agreement", "MNIST teacher: test agreement by distillation data", x="data", kind="bar",
+                      metrics=("agreement", "accuracy"),
+                      paper=(PaperValue("agreement", 99.0, (("data", "emnist 100%"),),
+                                        "over 99% with enough data (REFERENCE.md)"),)),)
+    notes = ("The teacher is one LeNet-5 trained on 200 MNIST examples for 100 epochs (84-86% test accuracy in "
+             "the paper).",) + (() if scale.paper else (SMOKE_NOTE + " Fractions of mnist5k stand in for EMNIST.",))
+    return Study("mnist_emnist", "Appendix: MNIST self-distillation with growing distillation sets", scale.name,
+                 b.runs(), figures, ("data",), notes=notes)
+
+
+def optimisation(scale, root):
+    """Section 6: longer training, SGD vs Adam, no weight decay, interpolated
+    initialisation (the lambda sweep), and the teacher's own initial weights."""
+    b = Builder(scale, root)
+    arch = scale.pick("preresnet56_layernorm", "lenet5")  # LayerNorm: identical weights predict identically
+    teachers = b.teachers(arch)
+    base = dict(num_teachers=1, aug="baseline")
+    for epochs in scale.axis((300, 1000, 5000), (3, 6, 12)):
+        for trial in _trials(scale):
+            b.distill({"experiment": "epochs", "epochs": epochs}, teachers, trial, epochs=epochs, **base)
+    for optimizer in ("sgd", "adam"):
+        for weight_decay in scale.axis((1e-4, 0.0), (1e-4, 0.0)):
+            for trial in _trials(scale):
+                b.distill({"experiment": "optimizer", "optimizer": optimizer, "weight_decay": weight_decay},
+                          teachers, trial, optimizer=optimizer, weight_decay=weight_decay, **base)
+    for lam in scale.axis((0.0, 0.25, 0.375, 0.5, 0.75, 1.0), (0.0, 0.5, 1.0)):
+        for trial in _trials(scale):
+            b.distill({"experiment": "interpolate", "lambda": lam}, teachers, trial, init="interpolate",
+                      init_lambda=lam, **base)
+    for init in ("random", "teacher_init"):
+        for trial in _trials(scale):
+            b.distill({"experiment": "init", "init": init}, teachers, trial, init=init, **base)
+    figures = (
+        Figure("epochs", "Agreement after longer training", x="epochs", metrics=("agreement", "accuracy"),
+               where=(("experiment", "epochs"),)),
+        Figure("optimizer", "SGD or Adam, with and without weight decay", x="optimizer", hue="weight_decay",
+               kind="bar", metrics=("agreement", "accuracy"), where=(("experiment", "optimizer"),)),
+        Figure("interpolate", "Student initialised at lambda * teacher + (1 - lambda) * random", x="lambda",
+               metrics=("agreement", "accuracy"), where=(("experiment", "interpolate"),)),
+        Figure("train_interpolate", "... and its agreement on train", x="lambda", split="train",
+               where=(("experiment", "interpolate"),)),
+        Figure("init", "Random initialisation or the teacher's own initial weights", x="init", kind="bar",
+               metrics=("agreement", "accuracy"), where=(("experiment", "init"),)),
+    )
+    return Study("optimisation", "Section 6 (optimisation: Figs 5 and 6)", scale.name, b.runs(), figures,
+                 ("experiment", "epochs", "optimizer", "weight_decay", "lambda", "init"),
+                 notes=() if scale.paper else (SMOKE_NOTE,))
+
+
+def alpha(scale, root):
+    """Appendix C.5, Fig 14: alpha > 0 mixes in true labels (tau 1)."""
+    b = Builder(scale, root)
+    arch = scale.pick("preresnet56", "lenet5")
+    teachers = b.teachers(arch)
+    for m in scale.axis((1, 3, 5), (1, 3)):
+        for a in scale.axis((0.0, 0.1, 0.25, 0.5, 0.75, 0.9), (0.0, 0.1, 0.5)):
+            for trial in _trials(scale):
+                b.distill({"m": m, "alpha": a}, teachers, trial, num_teachers=m, alpha=a, temperature=1.0,
+                          aug="baseline")
+    figures = (Figure("metrics", "Test accuracy and agreement by alpha (Fig 14, tau 1)", x="alpha",
+                      metrics=("accuracy", "agreement"), hue="m"),)
+    return Study("alpha", "Appendix C.5, Fig 14", scale.name, b.runs(), figures, ("m", "alpha"),
+                 notes=() if scale.paper else (SMOKE_NOTE,))
+
+
+def losses(scale, root):
+    """Every --loss, each with the reference's alpha (config/loss/*.yaml)."""
+    b = Builder(scale, root)
+    arch = scale.pick("preresnet56", "lenet5")
+    teachers = b.teachers(arch)
+    for m in scale.axis((1, 5), (1, 3)):
+        for loss in scale.axis(LOSSES, LOSSES):
+            for trial in _trials(scale):
+                b.distill({"m": m, "loss": loss}, teachers, trial, num_teachers=m, loss=loss,
+                          alpha=REFERENCE_ALPHA[loss], aug="baseline")
+    figures = (Figure("metrics", "Test agreement and accuracy by loss (the reference's alpha for each)",
+                      x="loss", metrics=("agreement", "accuracy"), hue="m", kind="bar"),)
+    return Study("losses", "The reference's loss configs (config/loss/*.yaml)", scale.name, b.runs(), figures,
+                 ("m", "loss"), notes=() if scale.paper else (SMOKE_NOTE,))
+
+
+TABLE1 = (  # appendix Table 1: (dataset, m, teacher acc, student acc, agreement, KL); ImageNet as fractions
+    ("imdb", 1, 79.361, 80.353, 86.488, 0.124), ("imdb", 3, 81.807, 81.129, 89.832, 0.064),
+    ("imdb", 5, 82.216, 81.167, 90.793, 0.052), ("imagenet", 1, 74.8, 75.3, 85.5, 0.217),
+    ("imagenet", 3, 76.4, 75.5, 87.8, 0.157), ("imagenet", 5, 76.7, 75.6, 88.4, 0.142))
+
+
+def table1(scale, root):
+    """Appendix C.3 and C.4, Table 1: IMDB (BiLSTM) and ImageNet (ResNet-50), m = 1, 3, 5."""
+    b = Builder(scale, root)
+    settings = scale.pick((("imdb", "imdb_reviews", "bilstm"), ("imagenet", "imagenet2012", "resnet50")),
+                          (("imdb", "mnist5k", "lenet5"), ("imagenet", "mnist5k", "preresnet8")))
+    for name, dataset, arch in settings:
+        teachers = b.teachers(arch, dataset=dataset)
+        for m in scale.axis((1, 3, 5), (1, 3)):
+            for trial in _trials(scale):
+                b.distill({"dataset": name, "m": m}, teachers, trial, dataset=dataset, num_teachers=m,
+                          aug="baseline")
+    paper = tuple(PaperValue(metric, value, (("dataset", d), ("m", m)), "Table 1")
+                  for d, m, teacher, student, agree, kl in TABLE1
+                  for metric, value in (("agreement", agree), ("kl", kl), ("accuracy", student)))
+    figures = (Figure("agreement", "Test agreement by ensemble size (Table 1)", x="m", hue="dataset",
+                      metrics=("agreement", "kl"), paper=paper),)
+    notes = () if scale.paper else (SMOKE_NOTE + " mnist5k with LeNet-5 and PreResNet-8 stands in for IMDB and "
+                                    "ImageNet.",)
+    return Study("table1", "Appendix C.3 and C.4, Table 1", scale.name, b.runs(), figures, ("dataset", "m"),
+                 notes=notes, paper_table=paper)
+
+
+def gan(scale, root):
+    """The SN-GAN of the gan policy: samples, FID and IS (appendix A.2)."""
+    b = Builder(scale, root)
+    b.gan()
+    paper = (PaperValue("fid", 74.26, (), "FID on CIFAR-100 (PyTorch Inception)"),
+             PaperValue("inception_score", 6.60, (), "IS on CIFAR-100 (PyTorch Inception)"))
+    notes = ("FID and IS need Inception-v3 weights (--inception_weights, or Keras's download where the machine is "
+             "online); kd_tf's come from Keras's InceptionV3, not the PyTorch network behind the paper's "
+             "numbers.",) + (() if scale.paper else (SMOKE_NOTE + " A tiny SN-GAN on mnist5k.",))
+    return Study("gan", "Appendix A.2 (the SN-GAN: samples, FID, IS)", scale.name, b.runs(), (), (),
+                 notes=notes, paper_table=paper)
+
+
+STUDIES = {f.__name__: f for f in (ensemble_size, policies, data_recycling, capacity, vgg, subsampled,
+                                   mnist_emnist, optimisation, alpha, losses, table1, gan)}
+
+
+def build(name, scale, runs_root):
+    return STUDIES[name](scale, runs_root)

@@ -1,0 +1,39 @@
+"""--scale: the paper's exact setting, or a smoke version that keeps every
+study's structure (its kinds of runs, every axis its figure plots, the same
+figure) but runs offline on the embedded data with tiny models and few
+epochs."""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    name: str
+    paper: bool
+    dataset: str  # the image dataset most studies use (CIFAR-100 in the paper)
+    trials: int
+    student_epochs: int | None = None  # None: the dataset's recipe
+    teacher_epochs: int | None = None
+    teacher_train_size: int | None = None  # None: the recipe's
+    gan: tuple = ()  # GanConfig overrides, ((field, value), ...)
+    thin: bool = False  # keep the first and last value of every axis (tests)
+
+    def axis(self, paper_values, smoke_values, keep=()):
+        """An axis's values: the paper's, or the smoke scale's (thinner); a
+        thin scale keeps the first and last, and those in `keep` (values other
+        runs of the study need, such as the baseline policy)."""
+        values = tuple(paper_values if self.paper else smoke_values)
+        if self.thin and len(values) > 2:
+            values = tuple(v for i, v in enumerate(values) if i in (0, len(values) - 1) or v in keep)
+        return values
+
+    def pick(self, paper_value, smoke_value):
+        return paper_value if self.paper else smoke_value
+
+
+PAPER = Scale("paper", paper=True, dataset="cifar100", trials=3)
+# mnist5k, LeNet-5-sized models, a few epochs: every study's whole pipeline in minutes on two cores.
+SMOKE = Scale("smoke", paper=False, dataset="mnist5k", trials=2, student_epochs=3, teacher_epochs=8,
+              gan=(("gen_steps", 100), ("checkpoint_every", 50), ("gen_width", 16), ("disc_width", 16),
+                   ("batch_size", 32), ("fid_samples", 100)))
+SCALES = {"smoke": SMOKE, "paper": PAPER}

@@ -37,7 +37,8 @@ USER_ERROR_EXIT = 2
 # The configs each job binary takes its flags from: (config, all fields or only these).
 BINARY_FLAGS = {
     "distill": ((DistillConfig, None), (Runtime, None)),
-    "train_teachers": ((TeacherConfig, None), (Runtime, ("data_dir", "strategy", "tpu"))),
+    "train_teachers": ((TeacherConfig, None), (Runtime, ("data_dir", "strategy", "tpu", "jit_compile",
+                                                         "sync_batchnorm"))),
     "train_gan": ((GanConfig, None), (Runtime, ("data_dir", "output_dir", "strategy", "tpu"))),
     "evaluate": ((EvaluateConfig, None), (Runtime, ("data_dir",))),
     "study": ((StudyConfig, None), (StudyExecution, None), (Runtime, ("data_dir", "output_dir"))),

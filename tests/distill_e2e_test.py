@@ -196,6 +196,29 @@ class DistillEndToEndTest(absltest.TestCase):
         tags = _summary_tags(os.path.join(output, "tensorboard"))
         self.assertIn("test/_hparams_/session_start_info", tags)
 
+    def test_bf16_and_fp16_runs_agree_with_fp32(self):
+        # The main job's recipe with two teachers, in each precision. Measured on
+        # the 2-core machine: test agreement 97.40% (fp32), 95.90% (bf16), 97.40%
+        # (fp16); on the main job itself 98.40%, 97.90% and 98.60%. Allowed: 3
+        # points. (Shorter runs are too unstable to compare: at 3 epochs bf16
+        # moved agreement by 8.5 points.)
+        agreement = {}
+        for precision in ("fp32", "bf16", "fp16"):
+            output = os.path.join(self.root, precision)
+            proc, _ = _run("distill", "--aug=mixup", "--num_teachers=2", f"--precision={precision}",
+                           f"--teacher_dir={self.teacher_dir}", f"--output_dir={output}")
+            self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+            self.assertIn(f"Precision: student {precision}, teachers {precision}", proc.stderr)
+            with open(os.path.join(output, "results.json")) as f:
+                results = json.load(f)
+            agreement[precision] = results["student"]["test"]["agreement"]
+            self.assertEqual(results["config"]["precision"], precision)
+            self.assertLess(abs(agreement[precision] - agreement["fp32"]), 3.0, precision)
+            # The shipped SavedModel answers in float32 whatever the precision.
+            served = tf.saved_model.load(os.path.join(output, "student"))
+            out = served.signatures["serving_default"](images=tf.zeros([2, 28, 28, 1]))
+            self.assertEqual(out["logits"].dtype, tf.float32)
+
     def test_evaluate_students(self):
         output = os.path.join(self.root, "evaluation")
         proc, _ = _run("evaluate", f"--teacher_dir={self.teacher_dir}", "--aug=mixup", "--batch_size=100",

@@ -5,6 +5,7 @@ the run with a message and keeps the last good checkpoint."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -29,6 +30,18 @@ def _recorded(run_dir, step):
         return False
 
 
+def _start_and_kill_at(flags, run_dir, step, poll=0.02):
+    """Starts distill with `flags`, SIGKILLs it once the checkpoint of `step` is recorded."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
+    victim = subprocess.Popen(binaries.command("distill") + flags, cwd=binaries.REPO_ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not _recorded(run_dir, step) and victim.poll() is None and time.time() < deadline:
+        time.sleep(poll)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+
+
 class ResumeTest(absltest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -48,14 +61,7 @@ class ResumeTest(absltest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
 
         resumed = os.path.join(self.root, "resumed")
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
-        victim = subprocess.Popen(binaries.command("distill") + self.flags(resumed), cwd=binaries.REPO_ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 300
-        while not _recorded(resumed, 250) and victim.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
+        _start_and_kill_at(self.flags(resumed), resumed, 250, poll=0.05)
         self.assertTrue(_recorded(resumed, 250), "the run never reached its second checkpoint (step 250)")
         self.assertFalse(os.path.exists(os.path.join(resumed, "results.json")), "the run finished before the kill")
 
@@ -95,14 +101,7 @@ class ResumeTest(absltest.TestCase):
         proc, _ = binaries.run("distill", *self.flags(straight), *flags, env=DETERMINISTIC)
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
         resumed = os.path.join(self.root, "resumed_steps")
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
-        victim = subprocess.Popen(binaries.command("distill") + self.flags(resumed) + flags, cwd=binaries.REPO_ROOT,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 300  # 125 steps per epoch: step 150 is epoch 2, step 25
-        while not _recorded(resumed, 150) and victim.poll() is None and time.time() < deadline:
-            time.sleep(0.02)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
+        _start_and_kill_at(self.flags(resumed) + flags, resumed, 150)  # 125 steps per epoch: epoch 2, step 25
         self.assertFalse(os.path.exists(os.path.join(resumed, "results.json")), "the run finished before the kill")
         proc, _ = binaries.run("distill", *self.flags(resumed), *flags, env=DETERMINISTIC)
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
@@ -113,6 +112,34 @@ class ResumeTest(absltest.TestCase):
             np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
         with open(os.path.join(resumed, "metrics.csv")) as f:
             self.assertLen(f.read().strip().splitlines(), 1 + 8)
+
+    def test_steps_per_execution_with_step_checkpoints_resumes_exactly(self):
+        # 4000 rows at batch 50: 80 steps per epoch, in executions of 4. Step
+        # checkpoints every 30 steps land at the first execution end past each
+        # multiple (32, 60, 92, ...); the killed run resumes there, and the result
+        # equals an uninterrupted run with one step per execution.
+        base = ["--aug=mixup", "--num_teachers=1", "--epochs=4", "--batch_size=50",
+                f"--teacher_dir={self.teacher_dir}"]
+        straight = os.path.join(self.root, "straight_spe1")
+        proc, _ = binaries.run("distill", *base, f"--output_dir={straight}", env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        resumed = os.path.join(self.root, "resumed_spe4")
+        flags = base + [f"--output_dir={resumed}", "--steps_per_execution=4", "--checkpoint_every_steps=30"]
+        _start_and_kill_at(flags, resumed, 92, poll=0.01)
+        self.assertTrue(_recorded(resumed, 92), "no step checkpoint at step 92 (the execution past step 90)")
+        self.assertFalse(os.path.exists(os.path.join(resumed, "results.json")), "the run finished before the kill")
+        proc, _ = binaries.run("distill", *flags, env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertIn("4 step(s) per execution", proc.stderr)
+        match = re.search(r"Resuming .* at epoch (\d), step (\d+) of 80", proc.stderr)
+        self.assertIsNotNone(match, proc.stderr[-3000:])
+        self.assertEqual(int(match.group(2)) % 4, 0)
+        a = keras.saving.load_model(os.path.join(straight, "student.keras"))
+        b = keras.saving.load_model(os.path.join(resumed, "student.keras"))
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
+        with open(os.path.join(resumed, "results.json")) as f:
+            self.assertEqual(json.load(f)["runtime"]["steps_per_execution_used"], 4)
 
     def test_non_finite_loss_stops_with_a_message(self):
         output = os.path.join(self.root, "diverged")

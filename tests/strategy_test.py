@@ -1,6 +1,7 @@
 """Strategy routing, and one distillation step under MirroredStrategy on two
 logical CPUs against one device on the same global batch."""
 
+import functools
 import os
 import time
 
@@ -10,13 +11,24 @@ import tensorflow as tf
 _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from absl.testing import absltest  # noqa: E402
 
 from kd_tf.config import choices  # noqa: E402
+from kd_tf.distill.distiller import Distiller  # noqa: E402
+from kd_tf.models.layers import synchronized_batch_norm  # noqa: E402
+from kd_tf.models.registry import build_model  # noqa: E402
 from kd_tf.train import strategy as strategy_lib  # noqa: E402
 from kd_tf.train.optimizers import TorchSGD  # noqa: E402
 from tests import fixtures  # noqa: E402
+
+
+@functools.cache
+def _mirrored():
+    """One MirroredStrategy per process: collectives of two strategies in one
+    process can share instance keys and then abort with a shape mismatch."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
 
 def _step(strategy, batch, jit_compile=False):
@@ -32,7 +44,7 @@ class MirroredEquivalenceTest(absltest.TestCase):
     def test_two_replicas_equal_one_device(self):
         batch = fixtures.mnist_like_batch(batch_size=16, seed=5)
         single_logs, single_weights = _step(tf.distribute.get_strategy(), batch)
-        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        mirrored = _mirrored()
         self.assertEqual(mirrored.num_replicas_in_sync, 2)
         mirrored_logs, mirrored_weights = _step(mirrored, batch)
         for key in ("loss", "agreement", "kl"):
@@ -53,6 +65,35 @@ class MirroredEquivalenceTest(absltest.TestCase):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+def _preresnet_step(strategy, batch, sync_batchnorm):
+    """One step of a PreResNet student: BatchNorm in training mode."""
+    with strategy.scope():
+        teacher = fixtures.lenet_distiller(num_teachers=1).teacher
+        keras.utils.set_random_seed(0)
+        with synchronized_batch_norm(sync_batchnorm):
+            student = build_model("preresnet8", 10, (28, 28, 1))
+        distiller = Distiller(student, teacher, temperature=4.0)
+        distiller.compile(optimizer=TorchSGD(0.1, momentum=0.9, nesterov=True, coupled_weight_decay=1e-4))
+    logs = distiller.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0).history
+    return logs["loss"][0], [np.array(w) for w in student.weights]  # moving statistics included
+
+
+class SynchronizedBatchNormTest(absltest.TestCase):
+    def test_two_replicas_equal_one_device_only_when_synchronised(self):
+        batch = fixtures.mnist_like_batch(batch_size=16, seed=11)
+        # Distinct halves: per-replica statistics differ from the global batch's.
+        batch["image"][8:] = batch["image"][8:] * 0.3 + 0.5
+        single_loss, single_weights = _preresnet_step(tf.distribute.get_strategy(), batch, False)
+        mirrored = _mirrored()
+        synced_loss, synced_weights = _preresnet_step(mirrored, batch, True)
+        self.assertAlmostEqual(synced_loss, single_loss, places=4)
+        for a, b in zip(synced_weights, single_weights):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        local_loss, local_weights = _preresnet_step(mirrored, batch, False)
+        self.assertGreater(abs(local_loss - single_loss), 5e-4, "per-replica BatchNorm should change the step")
+        self.assertFalse(all(np.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(local_weights, single_weights)))
+
+
 class DistributedInputTest(absltest.TestCase):
     def test_per_replica_batches_through_fit(self):
         from kd_tf.data import distillation_set, sources
@@ -64,7 +105,7 @@ class DistributedInputTest(absltest.TestCase):
         train = distillation_set.from_split(data.train.subset(np.arange(512)), 4.0)
         generator = Generator(lambda z: tf.zeros([tf.shape(z)[0], 28, 28, 1]), 4, (28, 28, 1), "zeros")
         spec = StreamSpec("gan", 128, 0, 1, generator=generator)
-        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        mirrored = _mirrored()
         self.assertEqual((spec.real_per_replica(2), spec.synthetic_per_replica(2)), (52, 12))
         dist = distributed_stream(mirrored, train, data.properties, spec)
         batch = next(iter(dist))

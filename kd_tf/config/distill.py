@@ -87,14 +87,21 @@ class DistillConfig:
                        "initial weights.", choices=choices.INIT_MODES)
     init_lambda: float | None = option(None, "interpolate: lambda * teacher + (1 - lambda) * random (the "
                                        "reference's loc_param is 1 - lambda).", lower=0.0, upper=1.0)
+    precision: str = option("auto", "Student precision: fp32; bf16 (Keras's mixed_bfloat16: float32 weights, "
+                            "bfloat16 compute); fp16 (mixed_float16, with dynamic loss scaling); auto: bf16 with "
+                            "--strategy=tpu, else fp32. Losses and metrics are float32 in every case.",
+                            choices=("auto", *choices.PRECISIONS))
+    teacher_precision: str | None = option(None, "Precision of the teacher ensemble's forward pass (default: "
+                                           "--precision).", choices=choices.PRECISIONS)
     init_scales_lr: bool = option(True, "interpolate: start from lr * (1 - lambda), at least the final lr, as the "
                                   "reference does, so that a student started near the teacher stays in its basin.")
 
-    def resolved(self, ensemble_architecture=None, ensemble_recipe=None):
+    def resolved(self, ensemble_architecture=None, ensemble_recipe=None, on_tpu=False):
         """Every default filled in: per-dataset values, the teacher
         architecture and recipe (explicit, else the ensemble's, which the
         caller reads from its manifest, else the dataset's), the teacher
-        directory and the trial's teacher offset."""
+        directory, the trial's teacher offset and the precisions (auto: bf16
+        on a TPU)."""
         config = with_dataset_defaults(self, self.dataset)
         if self.lr is None and self.optimizer == "adam":
             config = dataclasses.replace(config, lr=recipes.ADAM_LR)
@@ -102,8 +109,10 @@ class DistillConfig:
         teacher_recipe = self.teacher_recipe or ensemble_recipe or "paper"
         teacher_dir = self.teacher_dir or default_teacher_dir(
             teacher_dataset(self.dataset), teacher_arch, bool(self.distill_splits), teacher_recipe)
+        precision = ("bf16" if on_tpu else "fp32") if self.precision == "auto" else self.precision
         return dataclasses.replace(
             config, teacher_arch=teacher_arch, teacher_dir=teacher_dir, teacher_recipe=teacher_recipe,
+            precision=precision, teacher_precision=self.teacher_precision or precision,
             synth_temperature=self.synth_temperature or config.temperature,
             teacher_offset=self.seed * self.num_teachers if self.teacher_offset is None else self.teacher_offset)
 

@@ -94,9 +94,9 @@ class Distiller(keras.Model):
     def teacher_outputs(self, x):
         """(ensemble logits, member logits or None): members only where the loss needs them."""
         if self.loss_name == "avg_sym_kl":
-            members = self.teacher.member_logits(x)
+            members = ops.cast(self.teacher.member_logits(x), "float32")
             return ensemble_logits(members), members
-        return self.teacher(x, training=False), None
+        return ops.cast(self.teacher(x, training=False), "float32"), None
 
     def per_row_loss(self, teacher_logits, student_logits, temperature, member_logits=None):
         if self.loss_name in losses.SOFT_LOSSES:
@@ -139,16 +139,20 @@ class Distiller(keras.Model):
         teacher_logits, member_logits = self.teacher_outputs(x)
         teacher_logits = ops.stop_gradient(teacher_logits)
         with tf.GradientTape() as tape:
-            student_logits = self.student(x, training=True)
+            # Losses and metrics in float32 whatever the student computes in.
+            student_logits = ops.cast(self.student(x, training=True), "float32")
             loss, global_loss = self._loss(data, teacher_logits, student_logits, member_logits)
+            # Identity unless the optimizer scales losses (fp16's LossScaleOptimizer,
+            # which unscales the gradients and skips steps that overflow).
+            scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.student.trainable_variables
-        gradients = tape.gradient(loss, variables)
+        gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
         return self._update_metrics(data, teacher_logits, student_logits, global_loss)
 
     def test_step(self, data):
         x = data["image"]
         teacher_logits, member_logits = self.teacher_outputs(x)
-        student_logits = self.student(x, training=False)
+        student_logits = ops.cast(self.student(x, training=False), "float32")
         _, global_loss = self._loss(data, teacher_logits, student_logits, member_logits)
         return self._update_metrics(data, teacher_logits, student_logits, global_loss)

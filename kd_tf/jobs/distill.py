@@ -28,12 +28,13 @@ from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.errors import UserError
 from kd_tf.jobs import gan as gan_job
 from kd_tf.jobs import teachers as teachers_job
+from kd_tf.models.layers import synchronized_batch_norm
 from kd_tf.models.registry import build_model
-from kd_tf.train import evaluation, export, initialisation, summaries, teacher_store
+from kd_tf.train import accelerator, evaluation, export, initialisation, precision, summaries, teacher_store
 from kd_tf.train.callbacks.epoch_progress import EpochProgress
 from kd_tf.train.callbacks.epoch_variable import EpochVariable
 from kd_tf.train.callbacks.non_finite_loss_guard import NonFiniteLossGuard
-from kd_tf.train.callbacks.save_checkpoints import SaveCheckpoints
+from kd_tf.train.callbacks.save_checkpoints import checkpoint_callback
 from kd_tf.train.callbacks.tensorboard_scalars import TensorBoardScalars
 from kd_tf.train.checkpoints import RunCheckpoint, has_checkpoint
 from kd_tf.train.optimizers import make_optimizer
@@ -56,7 +57,7 @@ def plan(config, runtime):
     manifest = teacher_store.read_manifest(resolve_path(config.teacher_dir)) if config.teacher_dir else None
     requested = config.teacher_recipe is not None
     config = config.resolved(manifest["architecture"] if manifest else None,
-                             manifest.get("recipe_name") if manifest else None)
+                             manifest.get("recipe_name") if manifest else None, on_tpu=runtime.strategy == "tpu")
     output_dir = resolve_path(runtime.output_dir or os.path.join("runs", config.run_name()))
     return Plan(config, output_dir, resolve_path(config.teacher_dir), requested)
 
@@ -161,13 +162,18 @@ def run(config, runtime, flags_text=""):
 
     data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync, runtime.data_dir)
     manifest, indices = select_teachers(config, dataset, teacher_dir, strategy, the_plan.recipe_requested,
-                                        runtime.data_dir)
+                                        runtime)
 
+    sync_bn = accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy)
+    jit_compile = accelerator.jit_compile(runtime.jit_compile, strategy)
+    executions = accelerator.steps_per_execution(runtime.steps_per_execution, strategy, steps)
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        members = teacher_store.load_members(teacher_dir, manifest, indices)
+        members = teacher_store.load_members(teacher_dir, manifest, indices, config.teacher_precision)
         teacher = TeacherEnsemble(members)
-        student = build_model(config.student_arch, props.num_classes, props.image_shape, **props.model_kwargs())
+        with precision.policy(config.precision), synchronized_batch_norm(sync_bn):
+            student = build_model(config.student_arch, props.num_classes, props.image_shape,
+                                  **props.model_kwargs())
         init_weights = manifest["members"][indices[0]].get("init_weights")  # imported members have none
         if has_checkpoint(run_dir.checkpoints):
             # The checkpoint holds the student; initialising again (for interpolate, a
@@ -183,7 +189,8 @@ def run(config, runtime, flags_text=""):
                               label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed,
                               cvx_beta=config.cvx_beta)
         optimizer, schedule = make_optimizer(recipe, steps, config.optimizer)
-        distiller.compile(optimizer=optimizer, jit_compile=False)
+        optimizer = precision.with_loss_scaling(optimizer, config.precision)
+        distiller.compile(optimizer=optimizer, jit_compile=jit_compile, steps_per_execution=executions)
         optimizer.build(student.trainable_variables)  # so that a checkpoint restores its slots
 
     checkpoint = RunCheckpoint(run_dir.checkpoints, distiller)
@@ -202,10 +209,18 @@ def run(config, runtime, flags_text=""):
                  config.num_teachers, config.teacher_arch, indices, config.student_arch, init, config.aug,
                  config.loss, config.temperature, config.alpha, len(data), recipe.epochs, steps, config.optimizer,
                  recipe.lr, recipe.final_lr, recipe.weight_decay)
+    logging.info("Precision: student %s, teachers %s; XLA %s; %d step(s) per execution; BatchNorm %s",
+                 config.precision, config.teacher_precision, "on" if jit_compile else "off", executions,
+                 "synchronised over replicas" if sync_bn else "per replica")
     guard = NonFiniteLossGuard()
     test_data = evaluation_dataset(dataset.test, 500, props)
 
     def fit(first_epoch, last_epoch, steps_per_epoch, skip_steps=0):
+        # A resume that starts mid-execution (another --steps_per_execution, or a
+        # step checkpoint) runs the rest of that epoch in executions that divide it.
+        wanted = accelerator.largest_divisor_up_to(steps_per_epoch, executions)
+        if distiller.steps_per_execution != wanted:
+            distiller.steps_per_execution, distiller.train_function = wanted, None
         distiller.fit(
             distributed_stream(strategy, data, props, spec, first_epoch, skip_steps), epochs=last_epoch,
             initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch, validation_data=test_data, verbose=0,
@@ -215,7 +230,7 @@ def run(config, runtime, flags_text=""):
                 TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value),
                 keras.callbacks.CSVLogger(run_dir.metrics_csv, append=start_step > 0 or first_epoch > 0),
                 EpochProgress("student", recipe.epochs, SUMMARY_KEYS),
-                SaveCheckpoints(checkpoint, guard, runtime.checkpoint_every_steps),
+                checkpoint_callback(checkpoint, guard, runtime.checkpoint_every_steps),
             ])
         guard.raise_if_failed(checkpoint.latest)
 
@@ -232,7 +247,9 @@ def run(config, runtime, flags_text=""):
     # Float sums reorder with the thread count: results repeat exactly for the same count.
     results["runtime"] = {**dataclasses.asdict(runtime), "output_dir": output_dir,
                           "cpus": len(os.sched_getaffinity(0)),
-                          "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "all"}
+                          "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "all",
+                          "replicas": strategy.num_replicas_in_sync, "jit_compile_used": jit_compile,
+                          "steps_per_execution_used": executions, "sync_batchnorm_used": sync_bn}
     results["teacher_dir"] = teacher_dir
     results["teacher_members"] = [{"index": i, **manifest["members"][i]} for i in indices]
     results["init"] = init
@@ -243,7 +260,7 @@ def run(config, runtime, flags_text=""):
     return results
 
 
-def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=False, data_dir=None):
+def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=False, runtime=Runtime()):
     """Trains what is missing and picks members offset .. offset+m-1. An
     ensemble that can train grows to offset+m members; an imported one wraps.
     Teachers of emnist_for_mnist learn from MNIST (the teacher dataset)."""
@@ -258,10 +275,12 @@ def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=Fal
         wanted = config.num_teachers + (config.teacher_offset if trainable else 0)
     spec = teachers_job.EnsembleSpec(
         config.teacher_arch, config.teacher_recipe_for_new_members(), config.teacher_recipe, split,
-        recycling_split(config, dataset.train), recipe_requested=recipe_requested)
+        recycling_split(config, dataset.train), recipe_requested=recipe_requested,
+        jit_compile=accelerator.jit_compile(runtime.jit_compile, strategy),
+        sync_batchnorm=accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy))
     source = dataset
     if teacher_dataset(config.dataset) != dataset.name and len((existing or {}).get("members", [])) < wanted:
-        source = sources.load(teacher_dataset(config.dataset), data_dir)
+        source = sources.load(teacher_dataset(config.dataset), runtime.data_dir)
     manifest = teachers_job.ensure_ensemble(teacher_dir, source, spec, wanted, strategy)
     pool = dict(manifest, members=manifest["members"][:config.teacher_pool]) if config.teacher_pool else manifest
     return manifest, teacher_store.member_indices(pool, config.num_teachers, config.teacher_offset)

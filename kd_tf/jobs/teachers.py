@@ -20,8 +20,9 @@ from kd_tf.data.sources import SUBSET_SEED, stratified_subset
 from kd_tf.data.stream_spec import StreamSpec, steps_per_epoch
 from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.errors import UserError
+from kd_tf.models.layers import synchronized_batch_norm
 from kd_tf.models.registry import build_model
-from kd_tf.train import evaluation, teacher_store
+from kd_tf.train import accelerator, evaluation, teacher_store
 from kd_tf.train.callbacks.epoch_progress import EpochProgress
 from kd_tf.train.optimizers import make_optimizer
 from kd_tf.train.run_dir import resolve_path
@@ -40,6 +41,9 @@ class EnsembleSpec:
     recycling: RecyclingSplit = RecyclingSplit()
     seed_base: int = 0
     recipe_requested: bool = False  # an explicit --teacher_recipe must match an existing ensemble's
+    # How members train, not what they are (kd_tf.train.accelerator resolves them).
+    jit_compile: bool = False
+    sync_batchnorm: bool = False
 
 
 def train_member(dataset, spec, seed, strategy, init_weights_path=None, label=None):
@@ -51,14 +55,15 @@ def train_member(dataset, spec, seed, strategy, init_weights_path=None, label=No
     steps = steps_per_epoch(len(split), StreamSpec("baseline", recipe.batch_size, seed, recipe.epochs))
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        model = build_model(spec.architecture, dataset.properties.num_classes, dataset.properties.image_shape,
-                            **dataset.properties.model_kwargs())
+        with synchronized_batch_norm(spec.sync_batchnorm):
+            model = build_model(spec.architecture, dataset.properties.num_classes, dataset.properties.image_shape,
+                                **dataset.properties.model_kwargs())
         if init_weights_path:
             model.save_weights(init_weights_path)
         optimizer, _ = make_optimizer(recipe, steps)
         model.compile(optimizer=optimizer,
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"], jit_compile=False)
+                      metrics=["accuracy"], jit_compile=spec.jit_compile)
     data = supervised_dataset(split, dataset.properties, recipe.batch_size, seed, recipe.epochs)
     model.fit(data, epochs=recipe.epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
               callbacks=[EpochProgress(label or f"teacher seed {seed}", recipe.epochs, ["loss", "accuracy"])])
@@ -160,5 +165,7 @@ def run(config, runtime):
     recycling = (distillation_set.read_split_indices(resolve_path(config.split_indices), len(dataset.train))
                  if config.split_indices else RecyclingSplit())
     spec = EnsembleSpec(config.arch, config.training_recipe(), config.teacher_recipe, config.train_split, recycling,
-                        config.seed, recipe_requested=requested)
+                        config.seed, recipe_requested=requested,
+                        jit_compile=accelerator.jit_compile(runtime.jit_compile, strategy),
+                        sync_batchnorm=accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy))
     return teacher_dir, ensure_ensemble(teacher_dir, dataset, spec, config.num_teachers, strategy)

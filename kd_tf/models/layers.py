@@ -3,6 +3,7 @@ reference is: BatchNorm momentum 0.9 (PyTorch's 0.1) and epsilon 1e-5, and
 convolutions padded symmetrically (Keras "same" pads asymmetrically at
 stride 2, which would shift every feature map relative to the reference)."""
 
+import contextlib
 import math
 
 import keras
@@ -27,8 +28,24 @@ def torch_default_bias(fan_in):
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+_synchronized = [False]
+
+
+@contextlib.contextmanager
+def synchronized_batch_norm(enabled=True):
+    """BatchNorm layers created inside average their statistics over all
+    replicas (the global batch), as one device on that batch would; only the
+    TensorFlow backend under a tf.distribute strategy supports it."""
+    previous, _synchronized[0] = _synchronized[0], bool(enabled)
+    try:
+        yield
+    finally:
+        _synchronized[0] = previous
+
+
 def batch_norm(name):
-    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name,
+                                           synchronized=_synchronized[0])
 
 
 def layer_norm(name):

@@ -14,7 +14,7 @@ Xavier-uniform initialisation throughout.
 
 import keras
 
-from kd_tf.models.layers import BN_EPSILON, BN_MOMENTUM, TorchConv2D, torch_default_bias
+from kd_tf.models.layers import TorchConv2D, batch_norm, torch_default_bias
 
 XAVIER = keras.initializers.GlorotUniform
 
@@ -53,7 +53,7 @@ class _Padded(keras.layers.Layer):
 
 
 def _bn(name):
-    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+    return batch_norm(name)
 
 
 @keras.saving.register_keras_serializable(package="kd_tf")

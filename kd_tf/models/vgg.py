@@ -6,7 +6,8 @@ classifier_<i>), so that features.{i}.* and classifier.{1,4,6}.* map directly.
 
 import keras
 
-from kd_tf.models.layers import BN_EPSILON, BN_MOMENTUM, TorchConv2D, torch_default_bias, torch_default_kernel
+from kd_tf.models import layers
+from kd_tf.models.layers import TorchConv2D, torch_default_bias, torch_default_kernel
 
 CONFIGS = {
     16: (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
@@ -31,8 +32,7 @@ class VGG(keras.Model):
             self.features.append(TorchConv2D(width, 3, 1, padding=1, use_bias=True, name=f"features_{index}"))
             index += 1
             if batch_norm:
-                self.features.append(keras.layers.BatchNormalization(
-                    momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"features_{index}"))
+                self.features.append(layers.batch_norm(f"features_{index}"))
                 index += 1
             self.features.append(keras.layers.ReLU(name=f"features_{index}"))
             index += 1

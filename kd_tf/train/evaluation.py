@@ -86,7 +86,7 @@ def predict_batches(models, batches, label=None, total_batches=None):
         labels.append(np.asarray(batch["label"]))
         examples += len(labels[-1])
         for out, predict_batch in zip(logits, predictors):
-            out.append(np.asarray(predict_batch(batch["image"])))
+            out.append(np.asarray(predict_batch(batch["image"]), dtype=np.float32))  # bf16/fp16 models too
         progress.update(done, examples)
     progress.finish(examples)
     return np.concatenate(labels), [np.concatenate(x) for x in logits]

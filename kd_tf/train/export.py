@@ -11,7 +11,7 @@ def export_saved_model(model, path, input_shape):
     archive.track(model)
 
     def serve(images):
-        logits = model(images, training=False)
+        logits = tf.cast(model(images, training=False), tf.float32)  # float32 for users, whatever --precision
         return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
 
     archive.add_endpoint(

@@ -16,6 +16,7 @@ import keras
 from kd_tf.data.catalog import properties as dataset_properties
 from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.errors import UserError
+from kd_tf.train.precision import policy
 
 MANIFEST = "manifest.json"
 
@@ -89,9 +90,12 @@ def member_indices(manifest, num_members, offset=0):
     return [(offset + i) % count for i in range(num_members)]
 
 
-def load_members(teacher_dir, manifest, indices):
-    return [keras.saving.load_model(os.path.join(teacher_dir, manifest["members"][i]["file"]), compile=False)
-            for i in indices]
+def load_members(teacher_dir, manifest, indices, precision="fp32"):
+    """The members at `indices`, computing in `precision` (kd_tf's subclassed
+    models build their layers under the current dtype policy when loaded)."""
+    with policy(precision):
+        return [keras.saving.load_model(os.path.join(teacher_dir, manifest["members"][i]["file"]), compile=False)
+                for i in indices]
 
 
 def load_ensemble(teacher_dir, num_members=None, offset=0):

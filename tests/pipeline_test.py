@@ -13,8 +13,9 @@ from kd_tf.config import choices
 from kd_tf.data import batch_ops, distillation_set, keys, ood, pipeline, policies, sources, stream_spec, tfds_source
 from kd_tf.data.catalog import Split
 from kd_tf.data.generators import Generator
+from kd_tf.data.stages import mixup_keys
 from kd_tf.data.stream_spec import StreamSpec
-from kd_tf.errors import DatasetNotAvailableError
+from kd_tf.errors import DatasetNotAvailableError, UserError
 
 
 def _batches(ds, count=None):
@@ -78,6 +79,27 @@ class PipelineTest(absltest.TestCase):
             np.testing.assert_array_equal(m["label"], b["label"])  # labels are not mixed
             self.assertFalse(np.allclose(m["image"], b["image"]))
             np.testing.assert_array_equal(np.sort(np.asarray(partner)), np.arange(64))
+
+    def test_mixup_lambda_is_per_global_batch(self):
+        # Two replicas fed by one pipeline: batches 0 and 1 are step 0's two halves.
+        # Each mixes its own rows, with step 0's lambda.
+        context = tf.distribute.InputContext(num_input_pipelines=1, input_pipeline_id=0, num_replicas_in_sync=2)
+        spec = StreamSpec("mixup", 64, 0, 1)
+        base = _batches(pipeline.stream(self.data, self.props, dataclasses.replace(spec, policy="baseline"),
+                                        input_context=context), 4)
+        mixed = _batches(pipeline.stream(self.data, self.props, spec, input_context=context), 4)
+        layout = stream_spec.Layout.of(spec, context)
+        lambdas = []
+        for step, (b, m) in enumerate(zip(base, mixed)):
+            key, lambda_key = mixup_keys(spec, layout, 0, step)
+            expected, lam, _ = batch_ops.mixup(tf.constant(b["image"]), key, lambda_key)
+            np.testing.assert_allclose(m["image"], expected, atol=1e-5)
+            lambdas.append(float(lam))
+        self.assertEqual(lambdas[0], lambdas[1])
+        self.assertEqual(lambdas[2], lambdas[3])
+        self.assertNotEqual(lambdas[0], lambdas[2])
+        one_device = stream_spec.Layout.of(spec, None)
+        self.assertTrue(np.array_equal(*mixup_keys(spec, one_device, 0, 5)))  # one device: as before
 
     def test_mixup_lambda_is_uniform(self):
         images = tf.zeros((8, 2, 2, 1))
@@ -157,6 +179,13 @@ class PipelineTest(absltest.TestCase):
         noise = images[labels < 0]
         self.assertAlmostEqual(noise.mean(), 0.0, delta=0.02)  # U[0,1] pixels -> mean 0 in [-1, 1]
         self.assertAlmostEqual(noise.std(), 2 / np.sqrt(12), delta=0.02)
+
+    def test_gan_without_synthetic_rows_per_replica_is_refused(self):
+        generator = Generator(lambda z: tf.zeros([tf.shape(z)[0], 28, 28, 1]), 4, (28, 28, 1), "zeros")
+        spec = StreamSpec("gan", 128, 0, 1, generator=generator)
+        self.assertEqual(stream_spec.steps_per_epoch(4000, spec, 2), 4000 // 104)  # 2 x (52 real + 12 synthetic)
+        with self.assertRaisesRegex(UserError, "--aug=gan: a global batch of 128 holds 25 synthetic"):
+            stream_spec.steps_per_epoch(4000, spec, 32)  # 4 rows per replica: int(4 * 0.2) = 0
 
     def test_gan_rows(self):
         generator = Generator(lambda z: tf.tanh(tf.reshape(tf.tile(z[:, :1], [1, 784]), [-1, 28, 28, 1])),

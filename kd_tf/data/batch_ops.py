@@ -3,13 +3,18 @@
 import tensorflow as tf
 
 
-def mixup(images, key):
+def mixup(images, key, lambda_key=None):
     """Input mixup as in the study (REFERENCE.md section 4): one
     lambda ~ U[0, 1] (Beta(1, 1)) per batch; each image is mixed with a random
     in-batch partner. Labels are not mixed: the teacher labels the mixed input.
+    lambda_key (default: key) draws lambda: the global batch's key, so that
+    every replica's share of a step mixes with the same lambda, as the
+    reference's one-device batch does.
 
     Returns (mixed images, lambda, partner index of each row)."""
     lam_key, perm_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+    if lambda_key is not None:
+        lam_key = tf.random.experimental.stateless_split(lambda_key, 2)[0]
     lam = tf.random.stateless_uniform([], seed=lam_key, dtype=images.dtype)
     partner = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(images)[0]), seed=perm_key)
     mixed = lam * images + (1.0 - lam) * tf.gather(images, partner)

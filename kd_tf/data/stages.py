@@ -17,13 +17,22 @@ def finish_example(inputs, label, temperature, key, spec, properties):
     return {"image": image, "label": tf.where(has_label, label, -1), "temperature": temperature}
 
 
+def mixup_keys(spec, layout, epoch, step):
+    """(this batch's key: its partners; the global batch's key: its lambda).
+    A pipeline's consecutive batches feed the replicas of one step in turn; on
+    one device the two keys are the same."""
+    global_step = step // layout.replicas_per_pipeline
+    return (keys.key(spec.seed, keys.BATCH, epoch, layout.pipeline, step),
+            keys.key(spec.seed, keys.BATCH, epoch, 0, global_step))
+
+
 def batch_stage(batch, spec, properties, layout, epoch, step):
     """The policy's batch stages, then normalisation, then synthetic rows."""
     if properties.kind == "text":
         return batch
     if spec.policy == "mixup":
-        batch["image"], _, _ = batch_ops.mixup(batch["image"], keys.key(spec.seed, keys.BATCH, epoch, layout.pipeline,
-                                                                         step))
+        key, lambda_key = mixup_keys(spec, layout, epoch, step)
+        batch["image"], _, _ = batch_ops.mixup(batch["image"], key, lambda_key)
     batch["image"] = to_model_range(batch["image"])
     if layout.synthetic:
         key = keys.key(spec.seed, keys.SYNTHETIC, epoch, layout.pipeline, step)

@@ -52,6 +52,12 @@ def steps_per_epoch(num_examples, spec, replicas=1):
     fixed proportions (the pass ends with the first part to run out)."""
     if spec.batch_size % replicas:
         raise UserError(f"--batch_size={spec.batch_size} must be divisible by the {replicas} replicas.")
+    wanted = synthetic_count(spec.batch_size, spec.synth_ratio) if spec.policy == "gan" else 0
+    if wanted and not spec.synthetic_per_replica(replicas):
+        raise UserError(f"--aug=gan: a global batch of {spec.batch_size} holds {wanted} synthetic row(s) at "
+                        f"--synth_ratio={spec.synth_ratio:g}, but each of the {replicas} replicas' "
+                        f"{spec.batch_size // replicas} rows would hold none, and the run would silently be "
+                        "--aug=baseline. Raise --batch_size or --synth_ratio, or use fewer replicas.")
     real = spec.real_per_replica(replicas)
     if real <= 0:
         raise UserError(f"--batch_size={spec.batch_size} leaves no real rows per replica; raise it.")
@@ -93,6 +99,11 @@ class Layout:
         return cls(input_context.num_input_pipelines if input_context else 1,
                    input_context.input_pipeline_id if input_context else 0,
                    replicas, spec.real_per_replica(replicas), spec.synthetic_per_replica(replicas))
+
+    @property
+    def replicas_per_pipeline(self):
+        """Consecutive batches of a pipeline go to this many replicas, one step's worth."""
+        return self.replicas // self.pipelines
 
     def batches_per_epoch(self, steps):
         """Batches this pipeline yields per epoch: one per replica it feeds, per step."""

@@ -1,9 +1,11 @@
 """Strategy routing, and one distillation step under MirroredStrategy on two
 logical CPUs against one device on the same global batch."""
 
+import dataclasses
 import functools
 import os
 import time
+from unittest import mock
 
 import tensorflow as tf
 
@@ -92,6 +94,36 @@ class SynchronizedBatchNormTest(absltest.TestCase):
         local_loss, local_weights = _preresnet_step(mirrored, batch, False)
         self.assertGreater(abs(local_loss - single_loss), 5e-4, "per-replica BatchNorm should change the step")
         self.assertFalse(all(np.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(local_weights, single_weights)))
+
+
+class DistributedEvaluationTest(absltest.TestCase):
+    def test_two_replicas_equal_one_device(self):
+        from kd_tf.data import sources
+        from kd_tf.data.stream_spec import StreamSpec
+        from kd_tf.train import evaluation
+
+        data = sources.load("mnist5k")
+        # 777 test rows: a last batch of 277, not a multiple of the batch or, padded, of the replicas.
+        small = dataclasses.replace(data, test=data.test.subset(np.arange(777)),
+                                    train=data.train.subset(np.arange(600)))
+        distiller = fixtures.lenet_distiller(num_teachers=2)
+        spec = StreamSpec("mixup", 100, 0, 1)
+        rows1, predictions1 = evaluation.evaluate(distiller.teacher, {"student": distiller.student}, small, spec)
+        with mock.patch.object(evaluation, "_predict_replicated", wraps=evaluation._predict_replicated) as spy:
+            rows2, predictions2 = evaluation.evaluate(distiller.teacher, {"student": distiller.student}, small, spec,
+                                                      strategy=_mirrored())
+        self.assertEqual(spy.call_count, 3)  # test, train and the augmented pass, over both replicas
+        self.assertEqual([(r["model"], r["split"]) for r in rows1], [(r["model"], r["split"]) for r in rows2])
+        for a, b in zip(rows1, rows2):
+            for key, value in a.items():
+                if isinstance(value, float):
+                    self.assertAlmostEqual(b[key], value, places=4, msg=f"{a['model']} {a['split']} {key}")
+        labels1, teacher1, students1 = predictions1["test"]
+        labels2, teacher2, students2 = predictions2["test"]
+        self.assertLen(labels2, 777)
+        np.testing.assert_array_equal(labels1, labels2)
+        np.testing.assert_allclose(teacher1, teacher2, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(students1["student"], students2["student"], rtol=1e-5, atol=1e-5)
 
 
 class DistributedInputTest(absltest.TestCase):

@@ -240,7 +240,7 @@ def run(config, runtime, flags_text=""):
     if start_epoch < recipe.epochs:
         fit(start_epoch, recipe.epochs, steps)
 
-    results = final_evaluation(dataset, teacher, student, run_dir, spec)
+    results = final_evaluation(dataset, teacher, student, run_dir, spec, strategy)
     results["online"] = last_epoch_online_metrics(run_dir.metrics_csv)
     export.save_student(student, run_dir, props.image_shape)
     results["config"] = dataclasses.asdict(config)
@@ -316,11 +316,11 @@ def hparams(config, recipe):
     }
 
 
-def final_evaluation(dataset, teacher, student, run_dir, spec):
+def final_evaluation(dataset, teacher, student, run_dir, spec, strategy=None):
     """Teacher and student on clean test, clean train and one pass of the run's
     own policy over train (eval mode): rows in results.csv, test predictions
     saved so that the reported numbers can be recomputed from them."""
-    rows, predictions = evaluation.evaluate(teacher, {"student": student}, dataset, spec)
+    rows, predictions = evaluation.evaluate(teacher, {"student": student}, dataset, spec, strategy=strategy)
     labels, teacher_logits, students = predictions["test"]
     np.savez_compressed(run_dir.predictions, labels=labels, teacher_logits=teacher_logits,
                         student_logits=students["student"])

@@ -125,7 +125,8 @@ def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
         init_path = teacher_store.init_weights_path(teacher_dir, index)
         model = train_member(dataset, spec, seed, strategy, init_path, label)
         model.save(teacher_store.member_path(teacher_dir, index))
-        test = evaluation.generalisation(*evaluation.predict(model, dataset.test, dataset.properties))
+        test = evaluation.generalisation(*evaluation.predict(model, dataset.test, dataset.properties,
+                                                             strategy=strategy))
         manifest["members"].append({
             "file": os.path.basename(teacher_store.member_path(teacher_dir, index)),
             "init_weights": os.path.basename(init_path),

@@ -43,10 +43,11 @@ def fidelity(teacher_logits, student_logits):
     return _results(kd_metrics.fidelity_metrics(), teacher_logits, student_logits)
 
 
-def predict(model, split, properties, batch_size=EVAL_BATCH):
+def predict(model, split, properties, batch_size=EVAL_BATCH, strategy=None):
     """(labels, logits) of `model` in eval mode on the clean inputs of a split,
     labels read from the same stream (streamed splits have no label array)."""
-    labels, (logits,) = predict_batches([model], evaluation_dataset(split, batch_size, properties))
+    labels, (logits,) = predict_batches([model], evaluation_dataset(split, batch_size, properties),
+                                        strategy=strategy, batch_size=batch_size)
     return labels, logits
 
 
@@ -75,9 +76,41 @@ def compiled(model):
     return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
 
-def predict_batches(models, batches, label=None, total_batches=None):
+def _padded(batches, size):
+    """Every batch padded to `size` rows (a multiple of the replicas), with a
+    mask: static shapes that split evenly over replicas; the padding is dropped
+    from the results."""
+    def pad(batch):
+        rows = tf.shape(batch["label"])[0]
+        out = {k: tf.concat([v, tf.zeros(tf.concat([[size - rows], tf.shape(v)[1:]], 0), v.dtype)], 0)
+               for k, v in batch.items()}
+        out["mask"] = tf.cast(tf.range(size) < rows, tf.int32)  # int: collectives take no bool
+        return {k: tf.ensure_shape(v, [size, *v.shape[1:]]) for k, v in out.items()}
+    return batches.map(pad)
+
+
+def _replicated_predictor(models, strategy):
+    """Every replica predicts its share of a padded batch; the shares are
+    gathered back in order, with labels and mask."""
+    @tf.function(reduce_retracing=True)
+    def step(batch):
+        def replica(b):
+            return [tf.cast(m(b["image"], training=False), tf.float32) for m in models], b["label"], b["mask"]
+        logits, labels, mask = strategy.run(replica, args=(batch,))
+        return ([strategy.gather(x, axis=0) for x in logits], strategy.gather(labels, axis=0),
+                strategy.gather(mask, axis=0))
+    return step
+
+
+def predict_batches(models, batches, label=None, total_batches=None, strategy=None, batch_size=EVAL_BATCH):
     """(labels, [logits of each model]) over the same batches; with a label,
-    progress lines (per tenth when total_batches is known and large)."""
+    progress lines (per tenth when total_batches is known and large). With a
+    strategy of several replicas (and Keras models), batches are padded to a
+    static multiple of the replicas (at least batch_size, the largest batch)
+    and split among them."""
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if replicas > 1 and not any(isinstance(m, SavedModelClassifier) for m in models):
+        return _predict_replicated(models, batches, strategy, _Progress(label, total_batches), batch_size)
     progress = _Progress(label, total_batches)
     labels, logits = [], [[] for _ in models]
     examples = 0
@@ -92,6 +125,26 @@ def predict_batches(models, batches, label=None, total_batches=None):
     return np.concatenate(labels), [np.concatenate(x) for x in logits]
 
 
+def _predict_replicated(models, batches, strategy, progress, batch_size):
+    replicas = strategy.num_replicas_in_sync
+    rows = batches.element_spec["label"].shape[0] or batch_size
+    size = -(-rows // replicas) * replicas
+    with strategy.scope():
+        step = _replicated_predictor(models, strategy)
+    distributed = strategy.experimental_distribute_dataset(_padded(batches, size))
+    labels, logits, examples = [], [[] for _ in models], 0
+    for done, batch in enumerate(distributed, start=1):
+        batch_logits, batch_labels, mask = step(batch)
+        keep = np.asarray(mask).astype(bool)
+        labels.append(np.asarray(batch_labels)[keep])
+        for out, x in zip(logits, batch_logits):
+            out.append(np.asarray(x)[keep])
+        examples += int(keep.sum())
+        progress.update(done, examples)
+    progress.finish(examples)
+    return np.concatenate(labels), [np.concatenate(x) for x in logits]
+
+
 def augmented_pass(dataset, spec):
     """One pass over train with a policy's stream (epoch 0 of its seed), as eval inputs."""
     one_epoch = dataclasses.replace(spec, epochs=1)
@@ -99,10 +152,11 @@ def augmented_pass(dataset, spec):
     return stream(data, dataset.properties, one_epoch)
 
 
-def evaluate(teacher, students, dataset, spec=None, reference=None, include_train=True):
+def evaluate(teacher, students, dataset, spec=None, reference=None, include_train=True, strategy=None):
     """Rows {"model", "split", metrics...} for the teacher, each student
     (name -> model) and the optional reference student, on clean test, clean
-    train and, with a spec, an augmented pass over train."""
+    train and, with a spec, an augmented pass over train; across the
+    strategy's replicas when given."""
     def batches_of(split):
         return math.ceil(len(split) / EVAL_BATCH)
 
@@ -119,7 +173,8 @@ def evaluate(teacher, students, dataset, spec=None, reference=None, include_trai
     rows, predictions = [], {}
     for split, batches, total in splits:
         labels, logits = predict_batches([teacher, *named.values()], batches(),
-                                         f"Evaluating teacher and {len(named)} student(s) on {split}", total)
+                                         f"Evaluating teacher and {len(named)} student(s) on {split}", total,
+                                         strategy)
         teacher_logits, by_name = logits[0], dict(zip(named, logits[1:]))
         rows.append({"model": "teacher", "split": split, **generalisation(labels, teacher_logits)})
         for name, student_logits in by_name.items():

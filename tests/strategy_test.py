@@ -109,7 +109,7 @@ class DistributedEvaluationTest(absltest.TestCase):
         distiller = fixtures.lenet_distiller(num_teachers=2)
         spec = StreamSpec("mixup", 100, 0, 1)
         rows1, predictions1 = evaluation.evaluate(distiller.teacher, {"student": distiller.student}, small, spec)
-        with mock.patch.object(evaluation, "_predict_replicated", wraps=evaluation._predict_replicated) as spy:
+        with mock.patch.object(evaluation, "_replicated_batches", wraps=evaluation._replicated_batches) as spy:
             rows2, predictions2 = evaluation.evaluate(distiller.teacher, {"student": distiller.student}, small, spec,
                                                       strategy=_mirrored())
         self.assertEqual(spy.call_count, 3)  # test, train and the augmented pass, over both replicas

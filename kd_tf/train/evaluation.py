@@ -103,46 +103,86 @@ def _replicated_predictor(models, strategy):
 
 
 def predict_batches(models, batches, label=None, total_batches=None, strategy=None, batch_size=EVAL_BATCH):
-    """(labels, [logits of each model]) over the same batches; with a label,
-    progress lines (per tenth when total_batches is known and large). With a
-    strategy of several replicas (and Keras models), batches are padded to a
-    static multiple of the replicas (at least batch_size, the largest batch)
-    and split among them."""
-    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-    if replicas > 1 and not any(isinstance(m, SavedModelClassifier) for m in models):
-        return _predict_replicated(models, batches, strategy, _Progress(label, total_batches), batch_size)
-    progress = _Progress(label, total_batches)
+    """(labels, [logits of each model]) over the same batches, in memory."""
     labels, logits = [], [[] for _ in models]
-    examples = 0
-    predictors = [compiled(model) for model in models]
-    for done, batch in enumerate(batches, start=1):
-        labels.append(np.asarray(batch["label"]))
-        examples += len(labels[-1])
-        for out, predict_batch in zip(logits, predictors):
-            out.append(np.asarray(predict_batch(batch["image"]), dtype=np.float32))  # bf16/fp16 models too
-        progress.update(done, examples)
-    progress.finish(examples)
+    for batch_labels, batch_logits in prediction_stream(models, batches, label, total_batches, strategy, batch_size):
+        labels.append(batch_labels)
+        for out, x in zip(logits, batch_logits):
+            out.append(x)
     return np.concatenate(labels), [np.concatenate(x) for x in logits]
 
 
-def _predict_replicated(models, batches, strategy, progress, batch_size):
+def prediction_stream(models, batches, label=None, total_batches=None, strategy=None, batch_size=EVAL_BATCH):
+    """Yields (labels, [float32 logits of each model]) batch by batch, so that
+    callers keep only what they need; with a label, progress lines (per tenth
+    when total_batches is known and large). With a strategy of several
+    replicas (and Keras models), batches are padded to a static multiple of
+    the replicas (at least batch_size, the largest batch) and split among them."""
+    progress = _Progress(label, total_batches)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if replicas > 1 and not any(isinstance(m, SavedModelClassifier) for m in models):
+        predicted = _replicated_batches(models, batches, strategy, batch_size)
+    else:
+        predicted = _local_batches(models, batches)
+    examples = 0
+    for done, (labels, logits) in enumerate(predicted, start=1):
+        examples += len(labels)
+        yield labels, logits
+        progress.update(done, examples)
+    progress.finish(examples)
+
+
+def _local_batches(models, batches):
+    predictors = [compiled(model) for model in models]
+    for batch in batches:
+        yield (np.asarray(batch["label"]),
+               [np.asarray(p(batch["image"]), dtype=np.float32) for p in predictors])  # bf16/fp16 models too
+
+
+def _replicated_batches(models, batches, strategy, batch_size):
     replicas = strategy.num_replicas_in_sync
     rows = batches.element_spec["label"].shape[0] or batch_size
     size = -(-rows // replicas) * replicas
     with strategy.scope():
         step = _replicated_predictor(models, strategy)
-    distributed = strategy.experimental_distribute_dataset(_padded(batches, size))
-    labels, logits, examples = [], [[] for _ in models], 0
-    for done, batch in enumerate(distributed, start=1):
-        batch_logits, batch_labels, mask = step(batch)
+    for batch in strategy.experimental_distribute_dataset(_padded(batches, size)):
+        logits, labels, mask = step(batch)
         keep = np.asarray(mask).astype(bool)
-        labels.append(np.asarray(batch_labels)[keep])
-        for out, x in zip(logits, batch_logits):
-            out.append(np.asarray(x)[keep])
-        examples += int(keep.sum())
-        progress.update(done, examples)
-    progress.finish(examples)
-    return np.concatenate(labels), [np.concatenate(x) for x in logits]
+        yield np.asarray(labels)[keep], [np.asarray(x)[keep] for x in logits]
+
+
+class _StreamingRows:
+    """Every metric of one split, accumulated batch by batch: nothing of a
+    big split is held in memory."""
+
+    def __init__(self, names, reference):
+        self.reference = reference
+        self.teacher = kd_metrics.generalisation_metrics()
+        self.students = {name: (kd_metrics.generalisation_metrics(), kd_metrics.fidelity_metrics(),
+                                kd_metrics.TopOneAgreement() if reference and name != "reference_student" else None)
+                         for name in names}
+
+    def update(self, labels, teacher_logits, by_name):
+        for metric in self.teacher:
+            metric.update_state(labels, teacher_logits)
+        for name, (generalisation_ms, fidelity_ms, with_reference) in self.students.items():
+            for metric in generalisation_ms:
+                metric.update_state(labels, by_name[name])
+            for metric in fidelity_ms:
+                metric.update_state(teacher_logits, by_name[name])
+            if with_reference is not None:
+                with_reference.update_state(by_name["reference_student"], by_name[name])
+
+    def rows(self, split):
+        def values(metrics):
+            return {m.name: float(m.result()) for m in metrics}
+        rows = [{"model": "teacher", "split": split, **values(self.teacher)}]
+        for name, (generalisation_ms, fidelity_ms, with_reference) in self.students.items():
+            row = {"model": name, "split": split, **values(generalisation_ms), **values(fidelity_ms)}
+            if with_reference is not None:
+                row["agreement_with_reference"] = float(with_reference.result())
+            rows.append(row)
+        return rows
 
 
 def augmented_pass(dataset, spec):
@@ -172,18 +212,20 @@ def evaluate(teacher, students, dataset, spec=None, reference=None, include_trai
         named["reference_student"] = reference
     rows, predictions = [], {}
     for split, batches, total in splits:
-        labels, logits = predict_batches([teacher, *named.values()], batches(),
-                                         f"Evaluating teacher and {len(named)} student(s) on {split}", total,
-                                         strategy)
-        teacher_logits, by_name = logits[0], dict(zip(named, logits[1:]))
-        rows.append({"model": "teacher", "split": split, **generalisation(labels, teacher_logits)})
-        for name, student_logits in by_name.items():
-            row = {"model": name, "split": split, **generalisation(labels, student_logits),
-                   **fidelity(teacher_logits, student_logits)}
-            if reference is not None and name != "reference_student":
-                row["agreement_with_reference"] = fidelity(by_name["reference_student"], student_logits)["agreement"]
-            rows.append(row)
-        predictions[split] = (labels, teacher_logits, by_name)
+        metrics = _StreamingRows(list(named), reference is not None)
+        kept = [] if split == "test" else None  # only the test set's predictions are saved
+        for labels, logits in prediction_stream([teacher, *named.values()], batches(),
+                                                f"Evaluating teacher and {len(named)} student(s) on {split}",
+                                                total, strategy):
+            by_name = dict(zip(named, logits[1:]))
+            metrics.update(labels, logits[0], by_name)
+            if kept is not None:
+                kept.append((labels, logits))
+        rows += metrics.rows(split)
+        if kept:
+            labels = np.concatenate([k[0] for k in kept])
+            logits = [np.concatenate([k[1][i] for k in kept]) for i in range(len(named) + 1)]
+            predictions[split] = (labels, logits[0], dict(zip(named, logits[1:])))
     return rows, predictions
 
 

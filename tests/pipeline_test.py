@@ -329,6 +329,20 @@ class OtherSourcesTest(absltest.TestCase):
             np.testing.assert_array_equal(x["image"], y["image"])
         self.assertEqual(evaluation["image"].shape, (16, 224, 224, 3))
 
+    def test_imagenet_crops_decode_only_the_window(self):
+        from kd_tf.data import imagenet
+
+        image = tf.cast(tf.random.stateless_uniform((180, 240, 3), seed=[4, 2], maxval=256, dtype=tf.int32), tf.uint8)
+        encoded = tf.io.encode_jpeg(image, quality=95)
+        decoded = tf.io.decode_jpeg(encoded, channels=3)
+        for key in _keys(5):
+            # The same window; libjpeg upsamples chroma at the window's edge from
+            # inside it only, so the crop's outermost pixels may differ by some levels.
+            a = np.asarray(imagenet.random_resized_crop_jpeg(encoded, key, 64))
+            b = np.asarray(imagenet.random_resized_crop(decoded, key, 64))
+            np.testing.assert_array_equal(a[1:-1, 1:-1], b[1:-1, 1:-1])
+            self.assertLess(np.abs(a - b).max(), 16 / 255)  # pixel noise: the worst case for chroma
+
     def test_imagenet_missing_explains_the_manual_download(self):
         with self.assertRaisesRegex(DatasetNotAvailableError, "ILSVRC2012_img_train.tar"):
             sources.load("imagenet2012", data_dir=self.create_tempdir().full_path)

@@ -2,6 +2,8 @@
 
 Training: torchvision's RandomResizedCrop(224) (scale 0.08-1, ratio 3/4-4/3)
 drawn statelessly, then the policy (its baseline is the horizontal flip).
+Training records stay JPEG bytes through the shuffle buffer (about a fifth of
+the decoded size), and only the crop is decoded (decode_and_crop_jpeg).
 Evaluation: resize the short side to 256, centre crop 224.
 Each epoch reads the files in an order seeded by (seed, epoch) and shuffles
 with a seeded buffer; per-example keys are (seed, epoch, pipeline, position).
@@ -46,11 +48,25 @@ def load(name, data_dir=None):
 
 def random_resized_crop(image, key, size):
     """image uint8 [h, w, 3] -> float32 [size, size, 3] in [0, 1]."""
+    begin, crop_size = _crop_window(tf.shape(image), key)
+    crop = tf.slice(image, begin, crop_size)
+    return tf.image.resize(unit_interval(crop), (size, size), method="bilinear")
+
+
+def _crop_window(shape, key):
     begin, crop_size, _ = tf.image.stateless_sample_distorted_bounding_box(
-        tf.shape(image), bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed=key,
+        shape, bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed=key,
         min_object_covered=0.0, aspect_ratio_range=(3 / 4, 4 / 3), area_range=(0.08, 1.0),
         max_attempts=10, use_image_if_no_bounding_boxes=True)
-    crop = tf.slice(image, begin, crop_size)
+    return begin, crop_size
+
+
+def random_resized_crop_jpeg(encoded, key, size):
+    """random_resized_crop of a JPEG's bytes, decoding only the crop: the same
+    window from the same key, the same pixels."""
+    begin, crop_size = _crop_window(tf.image.extract_jpeg_shape(encoded), key)
+    window = tf.stack([begin[0], begin[1], crop_size[0], crop_size[1]])
+    crop = tf.image.decode_and_crop_jpeg(encoded, window, channels=3)
     return tf.image.resize(unit_interval(crop), (size, size), method="bilinear")
 
 
@@ -61,12 +77,14 @@ def center_crop(image, size, resize=EVAL_RESIZE):
     return tf.image.resize_with_crop_or_pad(resized, size, size)
 
 
-def _read(split, seed, input_context=None):
+def _read(split, seed, input_context=None, encoded=False):
+    """(image, label) pairs; encoded: the image as its JPEG bytes."""
     import tensorflow_datasets as tfds
 
     config = tfds.ReadConfig(shuffle_seed=seed, input_context=input_context, interleave_cycle_length=16)
+    decoders = {"image": tfds.decode.SkipDecoding()} if encoded else None
     return split.builder.as_dataset(split=split.split, as_supervised=True, shuffle_files=seed is not None,
-                                    read_config=config)
+                                    read_config=config, decoders=decoders)
 
 
 def stream(split, properties, spec, start_epoch=0, input_context=None):
@@ -76,13 +94,14 @@ def stream(split, properties, spec, start_epoch=0, input_context=None):
 
     def epoch_batches(epoch):
         epoch_seed = spec.seed * 100_003 + epoch
-        ds = _read(split, epoch_seed, input_context).shuffle(SHUFFLE_BUFFER, seed=epoch_seed).enumerate()
+        ds = _read(split, epoch_seed, input_context, encoded=True).shuffle(SHUFFLE_BUFFER, seed=epoch_seed)
+        ds = ds.enumerate()
 
         def example(position, pair):
-            image, label = pair
+            encoded, label = pair
             key = keys.key(spec.seed, keys.EXAMPLE, epoch, layout.pipeline, position)
             crop_key, policy_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
-            image = random_resized_crop(image, crop_key, size)
+            image = random_resized_crop_jpeg(encoded, crop_key, size)
             image.set_shape(properties.image_shape)
             return finish_example(image, tf.cast(label, tf.int32), tf.constant(spec.temperature),
                                                policy_key, spec, properties)

@@ -183,7 +183,8 @@ class PipelineTest(absltest.TestCase):
     def test_gan_without_synthetic_rows_per_replica_is_refused(self):
         generator = Generator(lambda z: tf.zeros([tf.shape(z)[0], 28, 28, 1]), 4, (28, 28, 1), "zeros")
         spec = StreamSpec("gan", 128, 0, 1, generator=generator)
-        self.assertEqual(stream_spec.steps_per_epoch(4000, spec, 2), 4000 // 104)  # 2 x (52 real + 12 synthetic)
+        self.assertEqual(stream_spec.steps_per_epoch(4000, spec, 2), 4000 // 103)  # 51 + 52 real, 13 + 12 synthetic
+        self.assertEqual(spec.synthetic_rows(16), (2,) * 9 + (1,) * 7)  # 25 over 16 replicas of 8 rows
         with self.assertRaisesRegex(UserError, "--aug=gan: a global batch of 128 holds 25 synthetic"):
             stream_spec.steps_per_epoch(4000, spec, 32)  # 4 rows per replica: int(4 * 0.2) = 0
 
@@ -191,7 +192,7 @@ class PipelineTest(absltest.TestCase):
         generator = Generator(lambda z: tf.tanh(tf.reshape(tf.tile(z[:, :1], [1, 784]), [-1, 28, 28, 1])),
                               z_dim=8, image_shape=(28, 28, 1), source="test")
         spec = StreamSpec("gan", 128, 0, 1, generator=generator, synth_temperature=1.0)
-        self.assertEqual((spec.real_per_replica(), spec.synthetic_per_replica()), (103, 25))
+        self.assertEqual((spec.real_rows(), spec.synthetic_rows()), ((103,), (25,)))
         data = distillation_set.from_split(self.train, 4.0)
         ds = pipeline.stream(data, self.props, spec)
         self.assertEqual(ds.element_spec["image"].shape.as_list(), [128, 28, 28, 1])

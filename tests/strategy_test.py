@@ -138,15 +138,20 @@ class DistributedInputTest(absltest.TestCase):
         generator = Generator(lambda z: tf.zeros([tf.shape(z)[0], 28, 28, 1]), 4, (28, 28, 1), "zeros")
         spec = StreamSpec("gan", 128, 0, 1, generator=generator)
         mirrored = _mirrored()
-        self.assertEqual((spec.real_per_replica(2), spec.synthetic_per_replica(2)), (52, 12))
+        # The global batch's 25 synthetic rows, as on one device: 13 + 12.
+        self.assertEqual((spec.real_rows(2), spec.synthetic_rows(2)), ((51, 52), (13, 12)))
+        self.assertEqual(spec.synthetic_rows(1), (25,))
         dist = distributed_stream(mirrored, train, data.properties, spec)
-        batch = next(iter(dist))
-        for replica_images in mirrored.experimental_local_results(batch["image"]):
-            self.assertEqual(tuple(replica_images.shape), (64, 28, 28, 1))
-        for replica_labels in mirrored.experimental_local_results(batch["label"]):
-            np.testing.assert_array_equal(replica_labels.numpy()[52:], -1)
+        for batch in [b for _, b in zip(range(2), dist)]:
+            for replica_images in mirrored.experimental_local_results(batch["image"]):
+                self.assertEqual(tuple(replica_images.shape), (64, 28, 28, 1))
+            labels = [r.numpy() for r in mirrored.experimental_local_results(batch["label"])]
+            self.assertEqual([int(np.sum(x == -1)) for x in labels], [13, 12])
+            np.testing.assert_array_equal(labels[0][51:], -1)
+            np.testing.assert_array_equal(labels[1][52:], -1)
+            self.assertTrue(np.all(labels[0][:51] >= 0) and np.all(labels[1][:52] >= 0))
         steps = steps_per_epoch(len(train), spec, 2)
-        self.assertEqual(steps, 512 // 104)
+        self.assertEqual(steps, 512 // 103)  # 103 real rows per step, as on one device
         with mirrored.scope():
             distiller = fixtures.lenet_distiller(num_teachers=1)
             distiller.compile(optimizer=TorchSGD(0.01))

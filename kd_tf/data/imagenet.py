@@ -18,6 +18,7 @@ from kd_tf.data.catalog import PROPERTIES, Dataset
 from kd_tf.data.normalization import to_model_range, unit_interval
 from kd_tf.data.stages import batch_stage, finish_example
 from kd_tf.data.stream_spec import Layout, steps_per_epoch
+from kd_tf.errors import UserError
 
 SHUFFLE_BUFFER = 10_000
 EVAL_RESIZE = 256
@@ -89,6 +90,9 @@ def _read(split, seed, input_context=None, encoded=False):
 
 def stream(split, properties, spec, start_epoch=0, input_context=None):
     layout = Layout.of(spec, input_context)
+    if not layout.uniform:
+        raise UserError(f"ImageNet: the --aug=gan rows of a batch of {spec.batch_size} must divide evenly "
+                        f"among the {layout.replicas} replicas on a streamed dataset; change --batch_size.")
     batches_per_epoch = layout.batches_per_epoch(steps_per_epoch(len(split), spec, layout.replicas))
     size = properties.image_shape[0]
 

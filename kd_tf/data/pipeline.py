@@ -59,7 +59,23 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
     def examples(order, epoch, rows):
         ds = tf.data.Dataset.from_tensor_slices(order).shard(pipelines, pipeline)
         ds = ds.map(lambda i: example(i, epoch), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if not layout.uniform:
+            return per_slot_batches(ds).take(batches_per_epoch)
         return ds.batch(rows, drop_remainder=True).take(batches_per_epoch)
+
+    def per_slot_batches(ds):
+        """A step's real rows for this pipeline's replicas, cut into each one's
+        share (they differ when the synthetic rows do not divide evenly)."""
+        ends = [sum(layout.real_by_slot[:j + 1]) for j in range(len(layout.real_by_slot))]
+
+        def cut(step_rows):
+            pieces = [{k: v[end - size:end] for k, v in step_rows.items()}
+                      for end, size in zip(ends, layout.real_by_slot)]
+            out = tf.data.Dataset.from_tensors(pieces[0])
+            for piece in pieces[1:]:
+                out = out.concatenate(tf.data.Dataset.from_tensors(piece))
+            return out
+        return ds.batch(ends[-1], drop_remainder=True).flat_map(cut)
 
     def epoch_batches(epoch):
         if len(data.parts) == 1:

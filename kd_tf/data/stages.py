@@ -36,6 +36,12 @@ def batch_stage(batch, spec, properties, layout, epoch, step):
     batch["image"] = to_model_range(batch["image"])
     if layout.synthetic:
         key = keys.key(spec.seed, keys.SYNTHETIC, epoch, layout.pipeline, step)
-        batch = batch_ops.append_rows(
-            batch, batch_ops.synthetic_rows(spec.generator, layout.synthetic, key, spec.synth_temperature))
+        rows = batch_ops.synthetic_rows(spec.generator, layout.synthetic, key, spec.synth_temperature)
+        if not layout.uniform:  # this slot's share: the replicas of a step split the global count
+            count = tf.gather(tf.constant(layout.synthetic_by_slot), step % layout.replicas_per_pipeline)
+            rows = {k: v[:count] for k, v in rows.items()}
+        batch = batch_ops.append_rows(batch, rows)
+        if not layout.uniform:
+            rows_per_replica = layout.real_by_slot[0] + layout.synthetic_by_slot[0]
+            batch = {k: tf.ensure_shape(v, [rows_per_replica, *v.shape[1:]]) for k, v in batch.items()}
     return batch

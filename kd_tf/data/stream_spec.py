@@ -28,13 +28,21 @@ class StreamSpec:
     synth_temperature: float = 4.0
     temperature: float = 4.0  # of streamed rows; in-memory rows carry their own
 
-    def synthetic_per_replica(self, replicas=1):
-        if self.policy != "gan":
-            return 0
-        return synthetic_count(self.batch_size // replicas, self.synth_ratio)
+    def synthetic_rows(self, replicas=1):
+        """Synthetic rows in each replica's share of a step: the global batch's
+        count, spread as evenly as whole rows allow (25 of 128 over 2 replicas:
+        13 + 12), so that the replica count does not change the mix."""
+        total = synthetic_count(self.batch_size, self.synth_ratio) if self.policy == "gan" else 0
+        base, extra = divmod(total, replicas)
+        return tuple(base + (r < extra) for r in range(replicas))
+
+    def real_rows(self, replicas=1):
+        """Real rows in each replica's share of a step."""
+        return tuple(self.batch_size // replicas - s for s in self.synthetic_rows(replicas))
 
     def real_per_replica(self, replicas=1):
-        return self.batch_size // replicas - self.synthetic_per_replica(replicas)
+        """Real rows of replica 0 (of the whole batch on one device)."""
+        return self.real_rows(replicas)[0]
 
 
 def rows_per_part(real, part_sizes):
@@ -52,13 +60,15 @@ def steps_per_epoch(num_examples, spec, replicas=1):
     fixed proportions (the pass ends with the first part to run out)."""
     if spec.batch_size % replicas:
         raise UserError(f"--batch_size={spec.batch_size} must be divisible by the {replicas} replicas.")
-    wanted = synthetic_count(spec.batch_size, spec.synth_ratio) if spec.policy == "gan" else 0
-    if wanted and not spec.synthetic_per_replica(replicas):
-        raise UserError(f"--aug=gan: a global batch of {spec.batch_size} holds {wanted} synthetic row(s) at "
-                        f"--synth_ratio={spec.synth_ratio:g}, but each of the {replicas} replicas' "
-                        f"{spec.batch_size // replicas} rows would hold none, and the run would silently be "
-                        "--aug=baseline. Raise --batch_size or --synth_ratio, or use fewer replicas.")
-    real = spec.real_per_replica(replicas)
+    synthetic = spec.synthetic_rows(replicas)
+    if sum(synthetic) and not min(synthetic):
+        raise UserError(f"--aug=gan: a global batch of {spec.batch_size} holds {sum(synthetic)} synthetic row(s) "
+                        f"at --synth_ratio={spec.synth_ratio:g}, too few for each of the {replicas} replicas to get "
+                        "one. Raise --batch_size or --synth_ratio, or use fewer replicas.")
+    if len(set(synthetic)) > 1 and isinstance(num_examples, (tuple, list)):
+        raise UserError(f"--aug=gan with data recycling needs the {sum(synthetic)} synthetic rows of a batch of "
+                        f"{spec.batch_size} to divide evenly among the {replicas} replicas; change --batch_size.")
+    real = min(spec.real_rows(replicas))
     if real <= 0:
         raise UserError(f"--batch_size={spec.batch_size} leaves no real rows per replica; raise it.")
     if isinstance(num_examples, (tuple, list)):
@@ -69,7 +79,7 @@ def steps_per_epoch(num_examples, spec, replicas=1):
         steps = min(size // (r * replicas) for size, r in zip(num_examples, rows))
         num_examples = sum(num_examples)
     else:
-        steps = num_examples // (real * replicas)
+        steps = num_examples // sum(spec.real_rows(replicas))
     if steps == 0:
         raise UserError(
             f"--batch_size={spec.batch_size} is larger than the {num_examples} training examples; "
@@ -90,15 +100,31 @@ class Layout:
     pipelines: int
     pipeline: int
     replicas: int
-    real: int  # real rows per (per-replica) batch
-    synthetic: int
+    real_by_slot: tuple  # real rows of each replica this pipeline feeds, in the order it feeds them
+    synthetic_by_slot: tuple
 
     @classmethod
     def of(cls, spec, input_context):
         replicas = input_context.num_replicas_in_sync if input_context else 1
-        return cls(input_context.num_input_pipelines if input_context else 1,
-                   input_context.input_pipeline_id if input_context else 0,
-                   replicas, spec.real_per_replica(replicas), spec.synthetic_per_replica(replicas))
+        pipelines = input_context.num_input_pipelines if input_context else 1
+        pipeline = input_context.input_pipeline_id if input_context else 0
+        fed = slice(pipeline * replicas // pipelines, (pipeline + 1) * replicas // pipelines)
+        return cls(pipelines, pipeline, replicas, spec.real_rows(replicas)[fed], spec.synthetic_rows(replicas)[fed])
+
+    @property
+    def uniform(self):
+        """Every batch of this pipeline has the same composition."""
+        return len(set(self.real_by_slot)) == 1
+
+    @property
+    def real(self):
+        """Real rows per batch (a uniform layout's)."""
+        return self.real_by_slot[0]
+
+    @property
+    def synthetic(self):
+        """Synthetic rows per batch, the most any slot takes."""
+        return max(self.synthetic_by_slot)
 
     @property
     def replicas_per_pipeline(self):

@@ -11,9 +11,10 @@ from absl.testing import absltest, parameterized
 from kd_tf.config import choices
 from kd_tf.config.distill import DistillConfig
 from kd_tf.config.runtime import Runtime
-from kd_tf.data import sources
+from kd_tf.data import distillation_set, sources
 from kd_tf.data.generators import Generator
-from kd_tf.data.pipeline import policy_stream
+from kd_tf.data.pipeline import distributed_stream, policy_stream
+from kd_tf.data.stream_spec import StreamSpec
 from kd_tf.distill.distiller import Distiller
 from kd_tf.errors import UserError
 from kd_tf.models.registry import build_model
@@ -131,8 +132,10 @@ class StepsPerExecutionTest(absltest.TestCase):
 
 
 class PrecisionTest(absltest.TestCase):
-    def _step(self, student_precision, teacher_precision="fp32"):
+    def _step(self, student_precision, teacher_precision="fp32", image_dtype=None):
         batch = fixtures.mnist_like_batch(batch_size=32, seed=7)
+        if image_dtype:
+            batch["image"] = tf.cast(batch["image"], image_dtype)
         with precision.policy(teacher_precision):
             teachers = fixtures.lenet_distiller(num_teachers=2).teacher
         keras.utils.set_random_seed(0)
@@ -164,6 +167,18 @@ class PrecisionTest(absltest.TestCase):
             self.assertBetween(ratio, 0.9, 1.1)
             cosine = np.sum(d16 * d32) / (np.linalg.norm(d16) * np.linalg.norm(d32))
             self.assertGreater(cosine, 0.99)
+
+    def test_a_bf16_feed_changes_nothing_when_every_model_computes_in_bf16(self):
+        loss, delta, _ = self._step("bf16", "bf16")
+        fed_loss, fed_delta, _ = self._step("bf16", "bf16", image_dtype="bfloat16")
+        self.assertEqual(loss, fed_loss)
+        for a, b in zip(delta, fed_delta):
+            np.testing.assert_array_equal(a, b)
+        data = sources.load("mnist5k")
+        spec = StreamSpec("mixup", 32, 0, 1)
+        train = distillation_set.from_split(data.train.subset(np.arange(64)), 4.0)
+        fed = distributed_stream(tf.distribute.get_strategy(), train, data.properties, spec, image_dtype="bfloat16")
+        self.assertEqual(next(iter(fed))["image"].dtype, tf.bfloat16)
 
     def test_bf16_student_and_teachers(self):
         loss32, delta32, _ = self._step("fp32")

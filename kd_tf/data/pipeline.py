@@ -99,10 +99,16 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
     return ds.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
 
 
-def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_steps=0):
-    """The stream as the strategy's per-replica input (static per-replica shapes)."""
-    return strategy.distribute_datasets_from_function(
-        lambda context: stream(data, properties, spec, start_epoch, context, skip_steps))
+def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_steps=0, image_dtype=None):
+    """The stream as the strategy's per-replica input (static per-replica shapes).
+    image_dtype: what images cross to the device as (e.g. bfloat16 when every
+    model computes in it and would cast them on arrival anyway: half the bytes)."""
+    def per_pipeline(context):
+        ds = stream(data, properties, spec, start_epoch, context, skip_steps)
+        if image_dtype is not None and properties.kind == "image":
+            ds = ds.map(lambda b: {**b, "image": tf.cast(b["image"], image_dtype)})
+        return ds
+    return strategy.distribute_datasets_from_function(per_pipeline)
 
 
 def supervised_dataset(split, properties, batch_size, seed, epochs):

@@ -212,6 +212,9 @@ def run(config, runtime, flags_text=""):
     logging.info("Precision: student %s, teachers %s; XLA %s; %d step(s) per execution; BatchNorm %s",
                  config.precision, config.teacher_precision, "on" if jit_compile else "off", executions,
                  "synchronised over replicas" if sync_bn else "per replica")
+    # When teachers and student compute in the same reduced precision, images
+    # cross to the device in it: their first layers would cast them anyway.
+    feed_dtype = precision.compute_dtype(config.precision) if config.precision == config.teacher_precision else None
     guard = NonFiniteLossGuard()
     test_data = evaluation_dataset(dataset.test, 500, props)
 
@@ -222,7 +225,7 @@ def run(config, runtime, flags_text=""):
         if distiller.steps_per_execution != wanted:
             distiller.steps_per_execution, distiller.train_function = wanted, None
         distiller.fit(
-            distributed_stream(strategy, data, props, spec, first_epoch, skip_steps), epochs=last_epoch,
+            distributed_stream(strategy, data, props, spec, first_epoch, skip_steps, feed_dtype), epochs=last_epoch,
             initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch, validation_data=test_data, verbose=0,
             # The checkpoint comes last: a saved epoch implies its logs are written.
             callbacks=[

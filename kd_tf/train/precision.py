@@ -26,6 +26,11 @@ def policy(precision):
         keras.config.set_dtype_policy(previous)
 
 
+def compute_dtype(precision):
+    """The dtype a precision computes in, or None for float32 (nothing to cast)."""
+    return {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}[precision]
+
+
 def with_loss_scaling(optimizer, precision):
     """fp16 gradients underflow without loss scaling: a dynamic
     LossScaleOptimizer, which the Distiller's train step scales the loss for

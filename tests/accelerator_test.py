@@ -11,10 +11,11 @@ from absl.testing import absltest, parameterized
 from kd_tf.config import choices
 from kd_tf.config.distill import DistillConfig
 from kd_tf.config.runtime import Runtime
-from kd_tf.data import distillation_set, sources
+from kd_tf.data import distillation_set, sources, stream_spec
 from kd_tf.data.generators import Generator
 from kd_tf.data.pipeline import distributed_stream, policy_stream
 from kd_tf.data.stream_spec import StreamSpec
+from kd_tf.distill.device_sampling import DeviceSampler
 from kd_tf.distill.distiller import Distiller
 from kd_tf.errors import UserError
 from kd_tf.models.registry import build_model
@@ -110,6 +111,38 @@ class XlaStepTest(parameterized.TestCase):
         self.assertAlmostEqual(xla_loss, loss_value, places=3)
         for a, b in zip(xla_weights, weights):
             np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+class DeviceSamplingTest(absltest.TestCase):
+    def test_synthetic_rows_drawn_in_the_compiled_step(self):
+        generator = Generator(lambda z: tf.tanh(z[:, :1, None, None] * tf.ones([1, 28, 28, 1])), 4, (28, 28, 1), "toy")
+        sampler = DeviceSampler(generator, 6, temperature=2.0, seed=3)
+        batch = fixtures.mnist_like_batch(batch_size=26, seed=1)
+        grown = sampler.append({k: tf.constant(v) for k, v in batch.items()}, tf.constant(5, tf.int64))
+        self.assertEqual(grown["image"].shape, (32, 28, 28, 1))
+        np.testing.assert_array_equal(grown["label"][26:], -1)
+        np.testing.assert_array_equal(grown["temperature"][26:], 2.0)
+        np.testing.assert_array_equal(grown["image"][:26], batch["image"])
+        again = sampler.append({k: tf.constant(v) for k, v in batch.items()}, tf.constant(5, tf.int64))
+        np.testing.assert_array_equal(grown["image"], again["image"])  # stateless: the step's rows repeat
+        later = sampler.append({k: tf.constant(v) for k, v in batch.items()}, tf.constant(6, tf.int64))
+        self.assertFalse(np.array_equal(grown["image"][26:], later["image"][26:]))
+
+        distiller = fixtures.lenet_distiller(num_teachers=2, sampler=sampler)
+        distiller.compile(optimizer=_sgd(), jit_compile=True)
+        history = distiller.fit(tf.data.Dataset.from_tensors(batch).repeat(2), epochs=1, verbose=0).history
+        self.assertTrue(np.isfinite(history["loss"][0]))
+
+    def test_the_pipeline_leaves_the_rows_to_the_step(self):
+        data = sources.load("mnist5k")
+        generator = Generator(lambda z: tf.zeros([tf.shape(z)[0], 28, 28, 1]), 4, (28, 28, 1), "zeros")
+        spec = StreamSpec("gan", 128, 0, 1, generator=generator, synthetic_on_device=True)
+        train = distillation_set.from_split(data.train.subset(np.arange(512)), 4.0)
+        batch = next(iter(distributed_stream(tf.distribute.get_strategy(), train, data.properties, spec)))
+        self.assertEqual(batch["image"].shape[0], 103)  # the 25 synthetic rows come in the step
+        self.assertTrue(np.all(batch["label"].numpy() >= 0))
+        with self.assertRaisesRegex(UserError, "--gan_sampling=device needs"):
+            stream_spec.steps_per_epoch(4000, spec, 2)  # 25 rows do not divide among 2 replicas
 
 
 class StepsPerExecutionTest(absltest.TestCase):

@@ -105,7 +105,7 @@ class DatasetDefaultsTest(absltest.TestCase):
                  "emnist_upright": True, "loss": "kl", "hard_label": "sample", "label_corruption": 0.1,
                  "cvx_beta": 0.5, "optimizer": "adam", "weight_decay": 0.0, "teacher_pool": 12,
                  "teacher_offset": 2, "init": "interpolate", "init_lambda": 0.5, "init_scales_lr": False,
-                 "precision": "bf16", "teacher_precision": "fp16"}
+                 "precision": "bf16", "teacher_precision": "fp16", "gan_sampling": "device"}
         self.assertEqual(set(other), {f.name for f in dataclasses.fields(DistillConfig)})
         base = DistillConfig().resolved().run_name()
         names = {base}

@@ -170,6 +170,13 @@ class DistillEndToEndTest(absltest.TestCase):
                        f"--teacher_dir={self.teacher_dir}", f"--output_dir={self.root}/gan")
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
         self.assertIn("test agreement", proc.stdout)
+        # The same with the synthetic rows drawn in the train step.
+        proc, _ = _run("distill", "--aug=gan", f"--generator={generator}", "--gan_sampling=device",
+                       "--num_teachers=2", "--epochs=1", f"--teacher_dir={self.teacher_dir}",
+                       f"--output_dir={self.root}/gan_device")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        with open(os.path.join(self.root, "gan_device", "results.json")) as f:
+            self.assertEqual(json.load(f)["config"]["gan_sampling"], "device")
 
     def test_gan_on_embedded_data_reuses_the_cached_generator(self):
         workspace = os.path.join(self.root, "workspace")

@@ -96,6 +96,58 @@ class SynchronizedBatchNormTest(absltest.TestCase):
         self.assertFalse(all(np.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(local_weights, single_weights)))
 
 
+class DeviceSamplingTest(absltest.TestCase):
+    def test_two_replicas_draw_their_own_rows_in_the_step(self):
+        from kd_tf.data.generators import Generator
+        from kd_tf.distill.device_sampling import DeviceSampler
+
+        with _mirrored().scope():
+            # A generator with BatchNorm on batch statistics (momentum 1), as --generator_bn=batch samples.
+            net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(784), keras.layers.Reshape((28, 28, 1)),
+                                    keras.layers.BatchNormalization(momentum=1.0)])
+            generator = Generator(lambda z: tf.tanh(net(z, training=True)), 4, (28, 28, 1), "toy", net)
+            sampler = DeviceSampler(generator, 6, 4.0, 0)
+            distiller = fixtures.lenet_distiller(num_teachers=1, sampler=sampler)
+            distiller.compile(optimizer=TorchSGD(0.01))
+        batch = fixtures.mnist_like_batch(batch_size=52)  # 26 real rows per replica, then 6 synthetic each
+        history = distiller.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0).history
+        self.assertTrue(np.isfinite(history["loss"][0]))
+
+        def draw():
+            return sampler.append({k: tf.constant(v[:26]) for k, v in batch.items()}, tf.constant(0, tf.int64))
+        rows = _mirrored().experimental_local_results(_mirrored().run(draw))
+        self.assertFalse(np.array_equal(rows[0]["image"][26:], rows[1]["image"][26:]))
+
+
+class BatchNormReestimationTest(absltest.TestCase):
+    def test_two_replicas_equal_one_device(self):
+        from kd_tf.data import sources
+        from kd_tf.data.catalog import Split
+        from kd_tf.train import initialisation
+
+        properties = sources.load("mnist5k").properties
+        rng = np.random.default_rng(0)
+        # 601 rows at batch 250: two batches split over the replicas, a last one of 101 on one device.
+        images = (rng.integers(0, 256, (601, 28, 28, 1)) * np.linspace(0.2, 1.0, 601)[:, None, None, None])
+        split = Split(images.astype(np.uint8), rng.integers(0, 10, 601))
+        keras.utils.set_random_seed(0)
+        single = build_model("preresnet8", 10, (28, 28, 1))
+        with _mirrored().scope(), synchronized_batch_norm(True):
+            keras.utils.set_random_seed(0)
+            mirrored = build_model("preresnet8", 10, (28, 28, 1))
+        initialisation.reestimate_batch_norm(single, split, properties, batch_size=250)
+        with mock.patch.object(_mirrored(), "run", wraps=_mirrored().run) as spy:
+            batches = initialisation.reestimate_batch_norm(mirrored, split, properties, batch_size=250,
+                                                           strategy=_mirrored())
+        self.assertEqual(batches, 3)
+        self.assertGreater(spy.call_count, 0)  # the even batches went across the replicas
+        statistics = [(w.path, np.asarray(w)) for w in mirrored.weights if "moving" in w.path]
+        self.assertNotEmpty(statistics)
+        expected = {w.path: np.asarray(w) for w in single.weights if "moving" in w.path}
+        for path, value in statistics:
+            np.testing.assert_allclose(value, expected[path], rtol=1e-4, atol=1e-5, err_msg=path)
+
+
 class DistributedEvaluationTest(absltest.TestCase):
     def test_two_replicas_equal_one_device(self):
         from kd_tf.data import sources

@@ -46,6 +46,10 @@ class DistillConfig:
     generator_bn: str = option("batch", "gan: BatchNorm of the generator while sampling: the statistics of each "
                                "synthetic batch, as the reference (which never puts its generator in eval mode), or "
                                "its moving averages.", choices=choices.GENERATOR_BN)
+    gan_sampling: str = option("host", "gan: where synthetic rows are drawn: by the generator in the tf.data "
+                               "pipeline on the host, or inside the train step on the accelerator (for a small "
+                               "host feeding a fast accelerator; the global batch's synthetic rows must then "
+                               "divide evenly among the replicas).", choices=choices.GAN_SAMPLING)
     synth_ratio: float = option(0.25, "gan: synthetic rows per real row (1:4 gives 25 of 128).", lower=0.0)
     synth_temperature: float | None = option(
         None, "gan: temperature of synthetic rows (default: --temperature, as in the paper; the reference's "

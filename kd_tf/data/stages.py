@@ -34,7 +34,7 @@ def batch_stage(batch, spec, properties, layout, epoch, step):
         key, lambda_key = mixup_keys(spec, layout, epoch, step)
         batch["image"], _, _ = batch_ops.mixup(batch["image"], key, lambda_key)
     batch["image"] = to_model_range(batch["image"])
-    if layout.synthetic:
+    if layout.synthetic and not spec.synthetic_on_device:
         key = keys.key(spec.seed, keys.SYNTHETIC, epoch, layout.pipeline, step)
         rows = batch_ops.synthetic_rows(spec.generator, layout.synthetic, key, spec.synth_temperature)
         if not layout.uniform:  # this slot's share: the replicas of a step split the global count

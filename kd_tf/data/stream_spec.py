@@ -27,6 +27,7 @@ class StreamSpec:
     synth_ratio: float = 0.25  # synthetic rows per real row (the study's 1:4)
     synth_temperature: float = 4.0
     temperature: float = 4.0  # of streamed rows; in-memory rows carry their own
+    synthetic_on_device: bool = False  # gan: the train step appends the synthetic rows, not the pipeline
 
     def synthetic_rows(self, replicas=1):
         """Synthetic rows in each replica's share of a step: the global batch's
@@ -65,6 +66,10 @@ def steps_per_epoch(num_examples, spec, replicas=1):
         raise UserError(f"--aug=gan: a global batch of {spec.batch_size} holds {sum(synthetic)} synthetic row(s) "
                         f"at --synth_ratio={spec.synth_ratio:g}, too few for each of the {replicas} replicas to get "
                         "one. Raise --batch_size or --synth_ratio, or use fewer replicas.")
+    if len(set(synthetic)) > 1 and spec.synthetic_on_device:
+        raise UserError(f"--gan_sampling=device needs the {sum(synthetic)} synthetic rows of a batch of "
+                        f"{spec.batch_size} to divide evenly among the {replicas} replicas (each replica's step has "
+                        "one static shape); change --batch_size, or use --gan_sampling=host.")
     if len(set(synthetic)) > 1 and isinstance(num_examples, (tuple, list)):
         raise UserError(f"--aug=gan with data recycling needs the {sum(synthetic)} synthetic rows of a batch of "
                         f"{spec.batch_size} to divide evenly among the {replicas} replicas; change --batch_size.")

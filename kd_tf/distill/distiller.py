@@ -43,7 +43,7 @@ class Distiller(keras.Model):
     """
 
     def __init__(self, student, teacher, temperature=4.0, alpha=0.0, loss="fwd_ce", hard_label="argmax",
-                 label_corruption=0.0, epochs=1, seed=0, cvx_beta=1.0, **kwargs):
+                 label_corruption=0.0, epochs=1, seed=0, cvx_beta=1.0, sampler=None, **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSSES:
             raise ValueError(f"Unknown loss {loss!r}; choose one of {list(losses.LOSSES)}.")
@@ -63,6 +63,7 @@ class Distiller(keras.Model):
             raise ValueError(f"temperature must be positive, got {temperature}.")
         self.student = student
         self.teacher = teacher
+        self.sampler = sampler  # kd_tf.distill.device_sampling.DeviceSampler: synthetic rows in the step
         self.temperature = float(temperature)
         self.alpha = float(alpha)
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -135,6 +136,8 @@ class Distiller(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
+        if self.sampler is not None:
+            data = self.sampler.append(data, self.optimizer.iterations)
         x = data["image"]
         teacher_logits, member_logits = self.teacher_outputs(x)
         teacher_logits = ops.stop_gradient(teacher_logits)

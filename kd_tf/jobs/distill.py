@@ -23,6 +23,7 @@ from kd_tf.data.distillation_set import RecyclingSplit
 from kd_tf.data.pipeline import distributed_stream, evaluation_dataset, stream
 from kd_tf.data.policies import Options
 from kd_tf.data.stream_spec import StreamSpec, steps_per_epoch
+from kd_tf.distill.device_sampling import DeviceSampler
 from kd_tf.distill.distiller import Distiller
 from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.errors import UserError
@@ -93,7 +94,8 @@ def build_inputs(config, dataset, replicas, data_dir=None):
     recipe = config.student_recipe()
     spec = StreamSpec(config.aug, recipe.batch_size, config.seed, recipe.epochs,
                       Options(rotation_degrees=config.rotation_degrees, noise_prob=config.noise_prob),
-                      generator, config.synth_ratio, config.synth_temperature, config.temperature)
+                      generator, config.synth_ratio, config.synth_temperature, config.temperature,
+                      synthetic_on_device=config.aug == "gan" and config.gan_sampling == "device")
     sizes = data.parts if not dataset.properties.streaming and len(data.parts) > 1 else len(data)
     return data, spec, recipe, steps_per_epoch(sizes, spec, replicas)
 
@@ -182,12 +184,17 @@ def run(config, runtime, flags_text=""):
         else:
             init = initialisation.initialise(
                 student, config.init, members[0], os.path.join(teacher_dir, init_weights) if init_weights else None,
-                config.init_lambda, dataset.train, props)
+                config.init_lambda, dataset.train, props, strategy)
             student.save_weights(run_dir.student_init)  # where training starts (experiments/loss_plane)
+        sampler = None
+        if spec.synthetic_on_device:  # the generator's variables on the devices, with the models'
+            sampler = DeviceSampler(generators.load(generator_for(config, runtime.data_dir), config.generator_bn),
+                                    spec.synthetic_rows(strategy.num_replicas_in_sync)[0], config.synth_temperature,
+                                    config.seed)
         distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha,
                               loss=config.loss, hard_label=config.hard_label,
                               label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed,
-                              cvx_beta=config.cvx_beta)
+                              cvx_beta=config.cvx_beta, sampler=sampler)
         optimizer, schedule = make_optimizer(recipe, steps, config.optimizer)
         optimizer = precision.with_loss_scaling(optimizer, config.precision)
         distiller.compile(optimizer=optimizer, jit_compile=jit_compile, steps_per_execution=executions)

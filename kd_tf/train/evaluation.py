@@ -187,7 +187,7 @@ class _StreamingRows:
 
 def augmented_pass(dataset, spec):
     """One pass over train with a policy's stream (epoch 0 of its seed), as eval inputs."""
-    one_epoch = dataclasses.replace(spec, epochs=1)
+    one_epoch = dataclasses.replace(spec, epochs=1, synthetic_on_device=False)  # the rows in the pipeline here
     data = dataset.train if dataset.properties.streaming else distillation_set.from_split(dataset.train, 1.0)
     return stream(data, dataset.properties, one_epoch)
 

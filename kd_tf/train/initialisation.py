@@ -5,6 +5,8 @@ the teacher's own initial weights."""
 import os
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from kd_tf.data.pipeline import evaluation_dataset
 from kd_tf.errors import UserError
@@ -19,33 +21,50 @@ def _check_same_architecture(student, teacher, what):
                         f"({teacher.name}); the student is {student.name}.")
 
 
-def reestimate_batch_norm(model, split, properties, batch_size=500):
+def reestimate_batch_norm(model, split, properties, batch_size=500, strategy=None):
     """Recomputes every BatchNorm's moving statistics as the average over one
     pass of clean training data, each batch weighted by its size (as SWA's
-    bn_update does), so that the moving mean is the mean over examples."""
+    bn_update does), so that the moving mean is the mean over examples.
+
+    With momentum 0, each compiled training-mode call leaves its batch's
+    statistics in the moving variables, which are read and averaged here.
+    With a strategy whose BatchNorm is synchronised, every batch that splits
+    evenly is computed across the replicas (its global statistics, as one
+    device would find them); the rest runs on one device."""
     layers = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
               if isinstance(layer, keras.layers.BatchNormalization)]
     if not layers:
         return 0
     momenta = [layer.momentum for layer in layers]
     for layer in layers:
-        layer.moving_mean.assign(keras.ops.zeros_like(layer.moving_mean))
-        layer.moving_variance.assign(keras.ops.ones_like(layer.moving_variance))
+        layer.momentum = 0.0
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    distributed = replicas > 1 and all(layer.synchronized for layer in layers)
+    local = tf.function(lambda x: model(x, training=True), reduce_retracing=True)
+    spread = tf.function(lambda x: strategy.run(lambda shard: model(shard, training=True), args=(x,))) \
+        if distributed else None
+    sums = [[np.zeros(layer.moving_mean.shape), np.zeros(layer.moving_variance.shape)] for layer in layers]
     seen = batches = 0
     for batch in evaluation_dataset(split, batch_size, properties):
         size = int(batch["image"].shape[0])
-        for layer in layers:
-            # moving <- moving * n/(n+b) + batch statistic * b/(n+b): the mean over examples.
-            layer.momentum = seen / (seen + size)
-        model(batch["image"], training=True)
+        if distributed and size % replicas == 0:
+            spread(strategy.experimental_distribute_values_from_function(
+                lambda context, x=batch["image"]: tf.split(x, replicas)[context.replica_id_in_sync_group]))
+        else:
+            local(batch["image"])
+        for total, layer in zip(sums, layers):
+            total[0] += size * np.asarray(layer.moving_mean, np.float64)
+            total[1] += size * np.asarray(layer.moving_variance, np.float64)
         seen, batches = seen + size, batches + 1
-    for layer, momentum in zip(layers, momenta):
+    for (mean, variance), layer, momentum in zip(sums, layers, momenta):
+        layer.moving_mean.assign((mean / seen).astype(np.float32))
+        layer.moving_variance.assign((variance / seen).astype(np.float32))
         layer.momentum = momentum
     return batches
 
 
 def initialise(student, mode, teacher, teacher_init_weights=None, init_lambda=None, train_split=None,
-               properties=None):
+               properties=None, strategy=None):
     """Applies --init to a freshly built (random) student; returns a short description."""
     if mode == "random":
         return "random"
@@ -55,7 +74,7 @@ def initialise(student, mode, teacher, teacher_init_weights=None, init_lambda=No
             raise UserError("--init=interpolate needs --init_lambda in [0, 1].")
         for s, t in zip(student.weights, teacher.weights):
             s.assign(init_lambda * t + (1.0 - init_lambda) * s)
-        batches = reestimate_batch_norm(student, train_split, properties)
+        batches = reestimate_batch_norm(student, train_split, properties, strategy=strategy)
         return f"interpolate lambda={init_lambda} (BN statistics re-estimated over {batches} batches)"
     if mode == "teacher_init":
         if not teacher_init_weights or not os.path.exists(teacher_init_weights):

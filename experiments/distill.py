@@ -17,8 +17,11 @@ def main():
     from kd_tf.jobs import distill  # TensorFlow loads only once the flags are valid.
 
     results = distill.run(cli.read_flags(DistillConfig), cli.read_flags(Runtime), cli.FLAGS.flags_into_string())
-    print(distill.format_summary(results))
     output_dir = results["runtime"]["output_dir"]
+    if results.get("non_chief"):
+        print(f"done (a non-chief worker: the chief writes {output_dir})")
+        return
+    print(distill.format_summary(results))
     if results.get("finished_before"):
         print(f"{output_dir} holds this finished run (above); pass --overwrite to run it again.")
     else:

@@ -22,6 +22,13 @@ def _batches(ds, count=None):
     return [tf.nest.map_structure(np.asarray, b) for b in ds.take(count or -1)]
 
 
+def _assert_same_batches(xs, ys):
+    assert len(xs) == len(ys), (len(xs), len(ys))
+    for x, y in zip(xs, ys):
+        for key in x:
+            np.testing.assert_array_equal(x[key], y[key], err_msg=key)
+
+
 def _keys(count, stream=7):
     return [tf.constant([stream, i], tf.int64) for i in range(count)]
 
@@ -276,6 +283,35 @@ class PipelineTest(absltest.TestCase):
         for x, y in zip(full[8:], resumed):
             np.testing.assert_array_equal(x["image"], y["image"])
 
+    def test_mid_epoch_resume_gives_the_uninterrupted_batches(self):
+        generator = Generator(lambda z: tf.tanh(tf.reshape(tf.tile(z[:, :1], [1, 784]), [-1, 28, 28, 1])),
+                              z_dim=8, image_shape=(28, 28, 1), source="test")
+        two_parts = distillation_set.build(self.split, 4.0, splits={"d0": 4.0, "d1": 2.0})
+        cases = [("mixup", self.data, {}), ("combined", self.data, {}), ("baseline", two_parts, {}),
+                 ("gan", self.data, {"generator": generator})]
+        for policy, data, kwargs in cases:
+            spec = StreamSpec(policy, 32, 0, 2, **kwargs)
+            full = _batches(pipeline.stream(data, self.props, spec, 0))
+            steps = stream_spec.steps_per_epoch(data.parts if len(data.parts) > 1 else len(data), spec)
+            for skip in (1, steps - 1):
+                resumed = _batches(pipeline.stream(data, self.props, spec, 0, skip_steps=skip))
+                _assert_same_batches(full[skip:], resumed)
+            resumed = _batches(pipeline.stream(data, self.props, spec, 1, skip_steps=2))
+            _assert_same_batches(full[steps + 2:], resumed)
+
+    def test_mid_epoch_resume_skips_before_reading_examples(self):
+        # Skipped examples are never gathered: a resume at step k reads k batches fewer.
+        spec = StreamSpec("baseline", 32, 0, 1)
+        full = pipeline.stream(self.data, self.props, spec)
+        resumed = pipeline.stream(self.data, self.props, spec, skip_steps=5)
+        self.assertEqual(int(full.cardinality()) - 5, int(resumed.cardinality()))
+        graph = tf.compat.v1.GraphDef.FromString(resumed._as_serialized_graph().numpy())
+        ops = {node.name: node.op for node in graph.node}
+        skipped = [ops[node.input[0].split(":")[0]] for node in graph.node if node.op == "SkipDataset"]
+        # Only the index stream is skipped, upstream of the example map (gather, decode, augment); a skip of
+        # the finished batches (what a resume did before) would sit on the prefetch at the end.
+        self.assertEqual(set(skipped), {"ShardDataset"})
+
     def test_batch_larger_than_data_is_a_clear_error(self):
         with self.assertRaisesRegex(Exception, "--batch_size"):
             self.stream(batch_size=512)
@@ -329,6 +365,9 @@ class OtherSourcesTest(absltest.TestCase):
         for x, y in zip(batches, again):
             np.testing.assert_array_equal(x["image"], y["image"])
         self.assertEqual(evaluation["image"].shape, (16, 224, 224, 3))
+        with tfds.testing.mock_data(num_examples=40):
+            resumed = _batches(pipeline.stream(data.train, data.properties, spec, 0, skip_steps=2))
+        _assert_same_batches(batches[2:], resumed)
 
     def test_imagenet_crops_decode_only_the_window(self):
         from kd_tf.data import imagenet

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 
 import keras
@@ -20,11 +21,11 @@ from tests import binaries
 DETERMINISTIC = {"TF_DETERMINISTIC_OPS": "1"}
 
 
-def _recorded(run_dir, step):
+def _recorded(run_dir, step, checkpoints="checkpoints"):
     """Whether the checkpoint manager has recorded the checkpoint of `step`
     (its files alone may still be half-written)."""
     try:
-        with open(os.path.join(run_dir, "checkpoints", "checkpoint")) as f:
+        with open(os.path.join(run_dir, checkpoints, "checkpoint")) as f:
             return f'ckpt-{step}"' in f.read()
     except FileNotFoundError:
         return False
@@ -45,7 +46,7 @@ def _start_and_kill_at(flags, run_dir, step, poll=0.02):
 class ResumeTest(absltest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.root = absltest.get_default_test_tmpdir()
+        cls.root = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())  # fresh, also outside Bazel
         cls.teacher_dir = os.path.join(cls.root, "teachers")
         proc, _ = binaries.run("train_teachers", "--num_teachers=1", "--epochs=3", "--train_size=400",
                                f"--teacher_dir={cls.teacher_dir}")
@@ -86,14 +87,67 @@ class ResumeTest(absltest.TestCase):
         self.assertEqual(epochs, [str(e) for e in range(8)])  # every epoch once, in order
 
     def test_metrics_of_redone_epochs_are_not_duplicated(self):
-        from kd_tf.jobs.distill import trim_metrics_csv
+        from kd_tf.train.callbacks.metrics_csv import MetricsCsv
 
         path = os.path.join(self.create_tempdir().full_path, "metrics.csv")
         with open(path, "w") as f:
             f.write("epoch,loss\n0,3.0\n1,2.0\n2,1.5\n")
-        trim_metrics_csv(path, 2)  # resuming at epoch 2: its row is redone
+        logger = MetricsCsv(path, first_epoch=2)  # resuming at epoch 2: its row is redone
+        logger.on_train_begin()
+        logger.on_epoch_end(2, {"loss": 1.25})
         with open(path) as f:
-            self.assertEqual(f.read().split(), ["epoch,loss", "0,3.0", "1,2.0"])
+            self.assertEqual(f.read().split(), ["epoch,loss", "0,3.0", "1,2.0", "2,1.25"])
+
+    def test_sigterm_saves_the_step_reached_and_resumes_exactly(self):
+        straight = os.path.join(self.root, "straight")  # written by the test above when it ran first
+        if not os.path.exists(os.path.join(straight, "results.json")):
+            proc, _ = binaries.run("distill", *self.flags(straight), env=DETERMINISTIC)
+            self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        stopped = os.path.join(self.root, "stopped")
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
+        victim = subprocess.Popen(binaries.command("distill") + self.flags(stopped), cwd=binaries.REPO_ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 300
+        while not _recorded(stopped, 125) and victim.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGTERM)
+        _, stderr = victim.communicate(timeout=120)
+        self.assertEqual(victim.returncode, 42, stderr[-3000:])
+        saved = int(re.search(r"Checkpoint of global step (\d+)", stderr).group(1))
+        self.assertGreater(saved, 125)
+        self.assertTrue(_recorded(stopped, saved))  # the step it stopped at, not the last epoch's
+        proc, _ = binaries.run("distill", *self.flags(stopped), env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertIn(f"(global step {saved})", proc.stderr)
+        a = keras.saving.load_model(os.path.join(straight, "student.keras"))
+        b = keras.saving.load_model(os.path.join(stopped, "student.keras"))
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
+
+    def test_a_teacher_killed_mid_training_resumes_from_its_last_epoch(self):
+        flags = ["--num_teachers=1", "--epochs=8", "--train_size=400"]
+        straight = os.path.join(self.root, "teachers_straight")
+        proc, _ = binaries.run("train_teachers", *flags, f"--teacher_dir={straight}", env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        resumed = os.path.join(self.root, "teachers_resumed")
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
+        victim = subprocess.Popen(binaries.command("train_teachers") + flags + [f"--teacher_dir={resumed}"],
+                                  cwd=binaries.REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while not _recorded(resumed, 3, "member_0.checkpoints") and victim.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        self.assertFalse(os.path.exists(os.path.join(resumed, "manifest.json")), "the member finished before the kill")
+        proc, _ = binaries.run("train_teachers", *flags, f"--teacher_dir={resumed}", env=DETERMINISTIC)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertRegex(proc.stderr, r"Resuming teacher 1/1 \(seed 0\) at epoch [4-8] of 8")
+        self.assertFalse(os.path.exists(os.path.join(resumed, "member_0.checkpoints")))
+        a = keras.saving.load_model(os.path.join(straight, "member_0.keras"))
+        b = keras.saving.load_model(os.path.join(resumed, "member_0.keras"))
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
 
     def test_killed_mid_epoch_and_resumed_equals_uninterrupted(self):
         straight = os.path.join(self.root, "straight_steps")

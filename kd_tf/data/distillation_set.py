@@ -9,9 +9,11 @@ reference's DistillLoader does: 64 + 64 of 128 for two equal halves).
 
 import dataclasses
 import hashlib
+import io
 import os
 
 import numpy as np
+import tensorflow as tf
 
 from kd_tf.data import sources
 from kd_tf.errors import UserError
@@ -49,10 +51,12 @@ class RecyclingSplit:
 
 def read_split_indices(path, num_examples):
     """D0's indices from a .npy file (--split_indices), checked against the train split."""
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         raise UserError(f"--split_indices={path} does not exist.")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        raw = f.read()
     try:
-        indices = np.load(path, allow_pickle=False)
+        indices = np.load(io.BytesIO(raw), allow_pickle=False)
     except (OSError, ValueError) as e:
         raise UserError(f"--split_indices={path} is not a .npy array ({e}).") from e
     problem = None
@@ -64,8 +68,7 @@ def read_split_indices(path, num_examples):
         problem = f"D0 must be a proper subset of the {num_examples} train examples (indices 0..{num_examples - 1})"
     if problem:
         raise UserError(f"--split_indices={path}: {problem}. Save D0's indices with numpy.save.")
-    with open(path, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    digest = hashlib.sha256(raw).hexdigest()[:16]
     return RecyclingSplit(np.sort(indices.astype(np.int64)), f"{os.path.basename(path)} (sha256 {digest})")
 
 

@@ -9,7 +9,6 @@ are used and the moving averages stay exactly as loaded.
 """
 
 import dataclasses
-import os
 
 import keras
 import tensorflow as tf
@@ -44,7 +43,7 @@ def batch_statistics_copy(model, z_dim):
 def load(path, batch_norm="batch"):
     """batch_norm: "batch" (each synthetic batch's statistics, as the
     reference samples) or "moving" (the moving averages, inference mode)."""
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         raise UserError(f"--generator={path} does not exist. Train one with "
                         "`bazel run //experiments:train_gan`, or pass a .keras file or SavedModel.")
     if path.endswith(".keras"):

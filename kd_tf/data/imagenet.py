@@ -88,7 +88,9 @@ def _read(split, seed, input_context=None, encoded=False):
                                     read_config=config, decoders=decoders)
 
 
-def stream(split, properties, spec, start_epoch=0, input_context=None):
+def stream(split, properties, spec, start_epoch=0, input_context=None, skip_batches=0):
+    """skip_batches: this pipeline's batches of start_epoch already done; their
+    records are dropped before decoding."""
     layout = Layout.of(spec, input_context)
     if not layout.uniform:
         raise UserError(f"ImageNet: the --aug=gan rows of a batch of {spec.batch_size} must divide evenly "
@@ -96,10 +98,10 @@ def stream(split, properties, spec, start_epoch=0, input_context=None):
     batches_per_epoch = layout.batches_per_epoch(steps_per_epoch(len(split), spec, layout.replicas))
     size = properties.image_shape[0]
 
-    def epoch_batches(epoch):
+    def epoch_batches(epoch, skip=0):
         epoch_seed = spec.seed * 100_003 + epoch
         ds = _read(split, epoch_seed, input_context, encoded=True).shuffle(SHUFFLE_BUFFER, seed=epoch_seed)
-        ds = ds.enumerate()
+        ds = ds.enumerate().skip(skip * layout.real)
 
         def example(position, pair):
             encoded, label = pair
@@ -111,11 +113,11 @@ def stream(split, properties, spec, start_epoch=0, input_context=None):
                                                policy_key, spec, properties)
 
         ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        ds = ds.batch(layout.real, drop_remainder=True).take(batches_per_epoch).enumerate()
+        ds = ds.batch(layout.real, drop_remainder=True).take(batches_per_epoch - skip).enumerate(start=skip)
         return ds.map(lambda step, batch: batch_stage(batch, spec, properties, layout, epoch, step),
                       num_parallel_calls=tf.data.AUTOTUNE)
 
-    ds = epoch_batches(start_epoch)
+    ds = epoch_batches(start_epoch, skip_batches)
     for epoch in range(start_epoch + 1, spec.epochs):
         ds = ds.concatenate(epoch_batches(epoch))
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -15,6 +15,7 @@ float32 per row.
 import dataclasses
 
 import tensorflow as tf
+from absl import logging
 
 from kd_tf.data import imagenet, keys, policies
 from kd_tf.data.distillation_set import DistillationSet, from_split
@@ -30,12 +31,14 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
     are global. With one (strategy.distribute_datasets_from_function), each
     pipeline reads a disjoint shard of every epoch's permutation and yields
     per-replica batches. `data` is a DistillationSet, or a streamed split.
-    skip_steps: global steps of start_epoch already done (a mid-epoch resume)."""
+    skip_steps: global steps of start_epoch already done (a mid-epoch resume);
+    their examples are dropped before they are read, decoded or augmented, and
+    the batches that follow are those of the uninterrupted stream."""
     check_policy(spec.policy, properties)
     layout = Layout.of(spec, input_context)
     skip_batches = skip_steps * layout.replicas // layout.pipelines  # this pipeline's batches per step
     if properties.streaming:
-        return imagenet.stream(data, properties, spec, start_epoch, input_context).skip(skip_batches)
+        return imagenet.stream(data, properties, spec, start_epoch, input_context, skip_batches)
     if not isinstance(data, DistillationSet):
         raise TypeError("stream() takes a DistillationSet (see kd_tf.data.distillation_set).")
     steps = steps_per_epoch(data.parts if len(data.parts) > 1 else len(data), spec, layout.replicas)
@@ -56,12 +59,18 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
         return finish_example(x, tf.gather(labels, index), tf.gather(temperatures, index),
                               keys.key(spec.seed, keys.EXAMPLE, epoch, index), spec, properties)
 
-    def examples(order, epoch, rows):
+    def examples(order, epoch, rows, skip):
+        """`skip`: this pipeline's batches of the epoch already done."""
         ds = tf.data.Dataset.from_tensor_slices(order).shard(pipelines, pipeline)
+        if not layout.uniform:  # a step is ends[-1] rows cut into one batch per slot
+            steps_done = skip // len(layout.real_by_slot)
+            ds = ds.skip(steps_done * sum(layout.real_by_slot))
+        else:
+            ds = ds.skip(skip * rows)
         ds = ds.map(lambda i: example(i, epoch), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if not layout.uniform:
-            return per_slot_batches(ds).take(batches_per_epoch)
-        return ds.batch(rows, drop_remainder=True).take(batches_per_epoch)
+            return per_slot_batches(ds).take(batches_per_epoch - skip)
+        return ds.batch(rows, drop_remainder=True).take(batches_per_epoch - skip)
 
     def per_slot_batches(ds):
         """A step's real rows for this pipeline's replicas, cut into each one's
@@ -77,26 +86,31 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
             return out
         return ds.batch(ends[-1], drop_remainder=True).flat_map(cut)
 
-    def epoch_batches(epoch):
+    def epoch_batches(epoch, skip=0):
         if len(data.parts) == 1:
             order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
                                                              seed=keys.key(spec.seed, keys.SHUFFLE, epoch))
-            ds = examples(order, epoch, real)
+            ds = examples(order, epoch, real, skip)
         else:  # each part shuffled on its own; every batch takes its fixed share of each
             offsets = [sum(data.parts[:p]) for p in range(len(data.parts))]
             parts = []
             for p, (offset, size, rows) in enumerate(zip(offsets, data.parts, rows_per_part(real, data.parts))):
                 order = offset + tf.random.experimental.stateless_shuffle(
                     tf.range(size, dtype=tf.int64), seed=keys.key(spec.seed, keys.SHUFFLE, epoch, p))
-                parts.append(examples(order, epoch, rows))
+                parts.append(examples(order, epoch, rows, skip))
             ds = tf.data.Dataset.zip(tuple(parts)).map(
                 lambda *batches: {k: tf.concat([b[k] for b in batches], axis=0) for k in batches[0]})
-        return ds.enumerate().map(lambda step, batch: batch_stage(batch, spec, properties, layout, epoch, step),
-                                  num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.enumerate(start=skip).map(
+            lambda step, batch: batch_stage(batch, spec, properties, layout, epoch, step),
+            num_parallel_calls=tf.data.AUTOTUNE)
 
-    ds = tf.data.Dataset.range(start_epoch, spec.epochs).flat_map(epoch_batches)
-    ds = ds.apply(tf.data.experimental.assert_cardinality((spec.epochs - start_epoch) * batches_per_epoch))
-    return ds.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
+    if skip_batches >= batches_per_epoch:
+        raise ValueError(f"skip_steps={skip_steps} is not within an epoch of {steps} steps.")
+    ds = epoch_batches(tf.constant(start_epoch, tf.int64), skip_batches)
+    if start_epoch + 1 < spec.epochs:
+        ds = ds.concatenate(tf.data.Dataset.range(start_epoch + 1, spec.epochs).flat_map(epoch_batches))
+    total = (spec.epochs - start_epoch) * batches_per_epoch - skip_batches
+    return ds.apply(tf.data.experimental.assert_cardinality(total)).prefetch(tf.data.AUTOTUNE)
 
 
 def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_steps=0, image_dtype=None):
@@ -104,6 +118,7 @@ def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_ste
     image_dtype: what images cross to the device as (e.g. bfloat16 when every
     model computes in it and would cast them on arrival anyway: half the bytes)."""
     def per_pipeline(context):
+        log_input_share("distillation", context, spec.batch_size)
         ds = stream(data, properties, spec, start_epoch, context, skip_steps)
         if image_dtype is not None and properties.kind == "image":
             ds = ds.map(lambda b: {**b, "image": tf.cast(b["image"], image_dtype)})
@@ -111,12 +126,22 @@ def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_ste
     return strategy.distribute_datasets_from_function(per_pipeline)
 
 
-def supervised_dataset(split, properties, batch_size, seed, epochs):
+def log_input_share(what, context, global_rows):
+    """One line per input pipeline: which share of each global batch this worker builds."""
+    if context is not None and context.num_input_pipelines > 1:
+        logging.info("%s: input pipeline %d of %d builds %d of the %d rows of each global batch", what,
+                     context.input_pipeline_id + 1, context.num_input_pipelines,
+                     global_rows // context.num_input_pipelines, global_rows)
+
+
+def supervised_dataset(split, properties, batch_size, seed, epochs, start_epoch=0, context=None):
     """(image, label) batches with the baseline policy, for training teachers
-    with Keras's standard fit."""
+    with Keras's standard fit; with a context, one input pipeline's share
+    (strategy.distribute_datasets_from_function)."""
     spec = StreamSpec("baseline", batch_size, seed, epochs)
     data = split if properties.streaming else from_split(split, 1.0)
-    ds = stream(data, properties, spec)
+    log_input_share("teacher training", context, batch_size)
+    ds = stream(data, properties, spec, start_epoch, context)
     return ds.map(lambda b: (b["image"], b["label"]))
 
 

@@ -2,15 +2,11 @@
 absent), the Distiller under the chosen strategy, evaluation, and outputs in
 the run directory. experiments/distill parses flags and calls `run`."""
 
-import csv
 import dataclasses
-import json
 import os
-import shutil
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
@@ -31,13 +27,26 @@ from kd_tf.jobs import gan as gan_job
 from kd_tf.jobs import teachers as teachers_job
 from kd_tf.models.layers import synchronized_batch_norm
 from kd_tf.models.registry import build_model
-from kd_tf.train import accelerator, evaluation, export, initialisation, precision, summaries, teacher_store
+from kd_tf.train import (
+    accelerator,
+    evaluation,
+    export,
+    initialisation,
+    precision,
+    storage,
+    summaries,
+    teacher_store,
+    workers,
+)
 from kd_tf.train.callbacks.epoch_progress import EpochProgress
 from kd_tf.train.callbacks.epoch_variable import EpochVariable
+from kd_tf.train.callbacks.metrics_csv import MetricsCsv, read_rows
 from kd_tf.train.callbacks.non_finite_loss_guard import NonFiniteLossGuard
+from kd_tf.train.callbacks.preemption import SaveOnPreemption
 from kd_tf.train.callbacks.save_checkpoints import checkpoint_callback
 from kd_tf.train.callbacks.tensorboard_scalars import TensorBoardScalars
-from kd_tf.train.checkpoints import RunCheckpoint, has_checkpoint
+from kd_tf.train.checkpoints import for_distiller, has_checkpoint
+from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.optimizers import make_optimizer
 from kd_tf.train.run_dir import RunDir, resolve_path
 from kd_tf.train.strategy import make_strategy
@@ -110,7 +119,7 @@ def generator_for(config, data_dir=None):
                         "in [-1, 1] (experiments/train_gan writes one).")
     output_dir = resolve_path(gan_config.default_output_dir(config.dataset))
     path = gan_config.generator_path(output_dir)
-    if not os.path.exists(path):
+    if not storage.exists(path):
         logging.info("No generator for mnist5k yet: training one into %s (a few minutes).", output_dir)
         gan_job.run(gan_config.GanConfig(dataset=config.dataset, seed=config.seed),
                     Runtime(data_dir=data_dir, output_dir=output_dir))
@@ -134,8 +143,7 @@ def completed_results(output_dir):
     run_dir = RunDir(output_dir)
     if not run_dir.is_complete():
         return None
-    with open(run_dir.results_json) as f:
-        return json.load(f)
+    return storage.read_json(run_dir.results_json)
 
 
 def run(config, runtime, flags_text=""):
@@ -150,14 +158,10 @@ def run(config, runtime, flags_text=""):
         if finished is not None:
             return {**finished, "finished_before": True}
     run_dir = RunDir(output_dir)
-    if runtime.overwrite and os.path.isdir(output_dir):
-        shutil.rmtree(output_dir)
-    run_dir.create()
-    with open(run_dir.flags, "w") as f:
-        f.write(flags_text)
-
     strategy = make_strategy(runtime.strategy, runtime.tpu)
-    logging.info("Strategy %s with %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync)
+    chief = workers.is_chief(strategy)
+    logging.info("Strategy %s with %d replica(s)%s", type(strategy).__name__, strategy.num_replicas_in_sync,
+                 "" if chief else "; a non-chief worker: it writes nothing into the run directory")
     dataset = sources.load(config.dataset, runtime.data_dir, emnist_upright=config.emnist_upright)
     props = dataset.properties
     logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
@@ -173,11 +177,18 @@ def run(config, runtime, flags_text=""):
     with strategy.scope():
         members = teacher_store.load_members(teacher_dir, manifest, indices, config.teacher_precision)
         teacher = TeacherEnsemble(members)
+        if chief:  # the teachers load: from here on the run writes its directory
+            if runtime.overwrite:
+                storage.rmtree(output_dir)
+            run_dir.create()
+            storage.write_text(run_dir.flags, flags_text)
         with precision.policy(config.precision), synchronized_batch_norm(sync_bn):
             student = build_model(config.student_arch, props.num_classes, props.image_shape,
                                   **props.model_kwargs())
         init_weights = manifest["members"][indices[0]].get("init_weights")  # imported members have none
-        if has_checkpoint(run_dir.checkpoints):
+        # Under --overwrite every worker starts afresh, whether or not the chief has deleted the old run yet.
+        resuming = not runtime.overwrite and has_checkpoint(run_dir.checkpoints)
+        if resuming:
             # The checkpoint holds the student; initialising again (for interpolate, a
             # BN pass over the training data) would be overwritten.
             init = f"{config.init}, restored from the run's checkpoint"
@@ -185,7 +196,8 @@ def run(config, runtime, flags_text=""):
             init = initialisation.initialise(
                 student, config.init, members[0], os.path.join(teacher_dir, init_weights) if init_weights else None,
                 config.init_lambda, dataset.train, props, strategy)
-            student.save_weights(run_dir.student_init)  # where training starts (experiments/loss_plane)
+            if chief:
+                student.save_weights(run_dir.student_init)  # where training starts (experiments/loss_plane)
         sampler = None
         if spec.synthetic_on_device:  # the generator's variables on the devices, with the models'
             sampler = DeviceSampler(generators.load(generator_for(config, runtime.data_dir), config.generator_bn),
@@ -198,16 +210,16 @@ def run(config, runtime, flags_text=""):
         optimizer, schedule = make_optimizer(recipe, steps, config.optimizer)
         optimizer = precision.with_loss_scaling(optimizer, config.precision)
         distiller.compile(optimizer=optimizer, jit_compile=jit_compile, steps_per_execution=executions)
+        fit_on_distributed_data(distiller)
         optimizer.build(student.trainable_variables)  # so that a checkpoint restores its slots
 
-    checkpoint = RunCheckpoint(run_dir.checkpoints, distiller)
-    start_step = checkpoint.restore()
+    checkpoint = for_distiller(run_dir.checkpoints, distiller, chief)
+    start_step = checkpoint.restore() if resuming else 0
     start_epoch, step_in_epoch = divmod(start_step, steps)
     if start_step:
         logging.info("Resuming %s at epoch %d, step %d of %d (global step %d)", output_dir, start_epoch + 1,
                      step_in_epoch, steps, start_step)
-        trim_metrics_csv(run_dir.metrics_csv, start_epoch)
-    else:
+    elif chief:
         summaries.write_text(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
         summaries.write_hparams(run_dir.tensorboard, hparams(config, recipe))
         log_batch_grid(run_dir.tensorboard, data, props, spec)
@@ -237,22 +249,36 @@ def run(config, runtime, flags_text=""):
             # The checkpoint comes last: a saved epoch implies its logs are written.
             callbacks=[
                 EpochVariable(distiller.epoch), guard,
-                TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value),
-                keras.callbacks.CSVLogger(run_dir.metrics_csv, append=start_step > 0 or first_epoch > 0),
+                TensorBoardScalars(run_dir.tensorboard, schedule.epoch_value, enabled=chief),
+                MetricsCsv(run_dir.metrics_csv, first_epoch, enabled=chief),
                 EpochProgress("student", recipe.epochs, SUMMARY_KEYS),
                 checkpoint_callback(checkpoint, guard, runtime.checkpoint_every_steps),
+                preemption,
             ])
         guard.raise_if_failed(checkpoint.latest)
 
-    if step_in_epoch:  # a mid-epoch resume: finish that epoch from its next batch first
-        fit(start_epoch, start_epoch + 1, steps - step_in_epoch, skip_steps=step_in_epoch)
-        start_epoch += 1
-    if start_epoch < recipe.epochs:
-        fit(start_epoch, recipe.epochs, steps)
+    # On SIGTERM: a checkpoint of the step reached, then exit (a rerun resumes there).
+    def save_now():
+        step = int(distiller.optimizer.iterations.numpy())
+        checkpoint.save(step)
+        logging.info("Checkpoint of global step %d (epoch %d, step %d of %d) saved.", step, step // steps + 1,
+                     step % steps, steps)
 
-    results = final_evaluation(dataset, teacher, student, run_dir, spec, strategy)
+    preemption = SaveOnPreemption(strategy, save_now, "the distillation")
+    try:
+        if step_in_epoch:  # a mid-epoch resume: finish that epoch from its next batch first
+            fit(start_epoch, start_epoch + 1, steps - step_in_epoch, skip_steps=step_in_epoch)
+            start_epoch += 1
+        if start_epoch < recipe.epochs:
+            fit(start_epoch, recipe.epochs, steps)
+    finally:
+        preemption.close()
+
+    results = final_evaluation(dataset, teacher, student, run_dir, spec, strategy, chief)
+    export.save_student(student, run_dir, props.image_shape, strategy)
+    if not chief:  # the chief writes (and reports) the run
+        return {**results, "non_chief": True, "runtime": {"output_dir": output_dir}}
     results["online"] = last_epoch_online_metrics(run_dir.metrics_csv)
-    export.save_student(student, run_dir, props.image_shape)
     results["config"] = dataclasses.asdict(config)
     # Float sums reorder with the thread count: results repeat exactly for the same count.
     results["runtime"] = {**dataclasses.asdict(runtime), "output_dir": output_dir,
@@ -265,8 +291,7 @@ def run(config, runtime, flags_text=""):
     results["init"] = init
     results["student_recipe"] = dataclasses.asdict(recipe)  # what the run trained with, lr included
     results["wall_seconds"] = round(time.time() - start, 1)
-    with open(run_dir.results_json, "w") as f:
-        json.dump(results, f, indent=2)
+    storage.write_json(run_dir.results_json, results)
     return results
 
 
@@ -296,23 +321,10 @@ def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=Fal
     return manifest, teacher_store.member_indices(pool, config.num_teachers, config.teacher_offset)
 
 
-def trim_metrics_csv(metrics_csv, first_epoch_to_redo):
-    """Drops rows of epochs a resume redoes: a run killed after logging an
-    epoch but before checkpointing it must not log that epoch twice."""
-    if not os.path.exists(metrics_csv):
-        return
-    with open(metrics_csv, newline="") as f:
-        rows = list(csv.reader(f))
-    kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) < first_epoch_to_redo]
-    with open(metrics_csv, "w", newline="") as f:
-        csv.writer(f).writerows(kept)
-
-
 def last_epoch_online_metrics(metrics_csv):
     """The train-mode metrics on the distillation batches of the last epoch
     (from metrics.csv, so that they survive a resume)."""
-    with open(metrics_csv) as f:
-        rows = list(csv.DictReader(f))
+    rows = read_rows(metrics_csv)
     return {k: float(v) for k, v in rows[-1].items() if k != "epoch" and not k.startswith("val_")}
 
 
@@ -326,15 +338,17 @@ def hparams(config, recipe):
     }
 
 
-def final_evaluation(dataset, teacher, student, run_dir, spec, strategy=None):
+def final_evaluation(dataset, teacher, student, run_dir, spec, strategy=None, chief=True):
     """Teacher and student on clean test, clean train and one pass of the run's
     own policy over train (eval mode): rows in results.csv, test predictions
-    saved so that the reported numbers can be recomputed from them."""
+    saved so that the reported numbers can be recomputed from them (every
+    worker evaluates; the chief writes)."""
     rows, predictions = evaluation.evaluate(teacher, {"student": student}, dataset, spec, strategy=strategy)
     labels, teacher_logits, students = predictions["test"]
-    np.savez_compressed(run_dir.predictions, labels=labels, teacher_logits=teacher_logits,
-                        student_logits=students["student"])
-    evaluation.write_rows(rows, os.path.join(run_dir.root, "results_rows.json"), run_dir.results_csv)
+    if chief:
+        storage.save_npz(run_dir.predictions, labels=labels, teacher_logits=teacher_logits,
+                         student_logits=students["student"])
+        evaluation.write_rows(rows, os.path.join(run_dir.root, "results_rows.json"), run_dir.results_csv)
     nested = {}
     for row in rows:
         metrics = {k: v for k, v in row.items() if k not in ("model", "split")}

@@ -6,7 +6,7 @@ from kd_tf.config.datasets import lookup
 from kd_tf.data import generators, sources
 from kd_tf.data.stream_spec import StreamSpec
 from kd_tf.errors import UserError
-from kd_tf.train import evaluation, teacher_store
+from kd_tf.train import evaluation, storage, teacher_store
 from kd_tf.train.run_dir import resolve_path
 
 
@@ -33,7 +33,7 @@ def run(config, runtime):
     spec = StreamSpec(config.aug, batch_size, config.seed, 1, generator=generator)
     rows, _ = evaluation.evaluate(teacher, students, dataset, spec, reference)
     output = resolve_path(config.output)
-    os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+    storage.makedirs(os.path.dirname(output) or ".")
     evaluation.write_rows(rows, output + ".json", output + ".csv")
     return rows
 

@@ -8,7 +8,6 @@ scalars, a fixed-z sample grid, FID and IS; the generator is exported as a
 """
 
 import dataclasses
-import json
 import os
 
 import keras
@@ -24,8 +23,10 @@ from kd_tf.errors import UserError
 from kd_tf.gan import inception, scores
 from kd_tf.gan.model import SNGAN
 from kd_tf.models.registry import build_model
-from kd_tf.train import export
+from kd_tf.train import export, storage, workers
 from kd_tf.train.callbacks.gan_monitor import GanMonitor
+from kd_tf.train.checkpoints import Checkpoints
+from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.run_dir import resolve_path
 from kd_tf.train.schedules import LinearDecay
 from kd_tf.train.strategy import make_strategy
@@ -49,6 +50,8 @@ def build(config, properties, strategy):
                     d_optimizer=adam(config.gen_steps * config.disc_steps_per_gen_step), jit_compile=False)
         # Create the optimizers' slots now, so that a checkpoint restores into them.
         gan.g_optimizer.build(generator.trainable_variables)
+        gan.built = True  # its two networks are; it has no call() of its own to build from a batch
+        fit_on_distributed_data(gan)
         gan.d_optimizer.build(discriminator.trainable_variables)
     return gan
 
@@ -86,44 +89,51 @@ def run(config, runtime):
     if config.fid_every and config.fid_every % config.checkpoint_every:
         raise UserError(f"--fid_every={config.fid_every} must be a multiple of --checkpoint_every="
                         f"{config.checkpoint_every}.")
-    os.makedirs(output_dir, exist_ok=True)
     strategy = make_strategy(runtime.strategy, runtime.tpu)
+    chief = workers.is_chief(strategy)
+    if chief:
+        storage.makedirs(output_dir)
     dataset = sources.load(config.dataset, runtime.data_dir)
     if dataset.properties.kind != "image" or dataset.properties.streaming:
         raise UserError(f"train_gan takes an in-memory image dataset, not {config.dataset}.")
     keras.utils.set_random_seed(config.seed)
     gan = build(config, dataset.properties, strategy)
-    checkpoint = tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator,
-                                     g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-                                     seed=gan.seed_generator.state)
-    manager = tf.train.CheckpointManager(checkpoint, os.path.join(output_dir, "checkpoints"), max_to_keep=2)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        logging.info("Resumed from %s", manager.latest_checkpoint)
+    checkpoints = Checkpoints(os.path.join(output_dir, "checkpoints"), chief, generator=gan.generator,
+                              discriminator=gan.discriminator, g_optimizer=gan.g_optimizer,
+                              d_optimizer=gan.d_optimizer, seed=gan.seed_generator.state)
+    if checkpoints.restore():
+        logging.info("Resumed from %s", checkpoints.restored)
     step = int(gan.g_optimizer.iterations.numpy())
-    with open(os.path.join(output_dir, "config.json"), "w") as f:
-        json.dump(dataclasses.asdict(config), f, indent=2)
+    if chief:
+        storage.write_json(os.path.join(output_dir, "config.json"), dataclasses.asdict(config))
     evaluator = Evaluator(config, np.asarray(normalize(dataset.test.images)))
-    monitor = GanMonitor(gan, manager, os.path.join(output_dir, "tensorboard"), config, evaluator)
+    monitor = GanMonitor(gan, checkpoints, os.path.join(output_dir, "tensorboard") if chief else None, config,
+                         evaluator)
     if step < config.gen_steps:
         logging.info("Training SN-GAN on %s from generator step %d to %d", config.dataset, step, config.gen_steps)
-        data = real_stream(dataset.train, dataset.properties, config.batch_size * config.disc_steps_per_gen_step,
-                           config.seed, start_step=step)
+        # Each worker draws only its own replicas' real images.
+        data = strategy.distribute_datasets_from_function(lambda context: real_stream(
+            dataset.train, dataset.properties, config.batch_size * config.disc_steps_per_gen_step, config.seed,
+            start_step=step, input_context=context))
         gan.fit(data, epochs=config.gen_steps // config.checkpoint_every,
                 initial_epoch=step // config.checkpoint_every, steps_per_epoch=config.checkpoint_every,
                 callbacks=[monitor], verbose=0)
     results = {"generator_steps": int(gan.g_optimizer.iterations.numpy()),
                **{k: float(v) for k, v in monitor.last.items()}, "config": dataclasses.asdict(config),
                "runtime": {**dataclasses.asdict(runtime), "output_dir": output_dir}}
-    save_generator(gan, output_dir, config)
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    save_generator(gan, output_dir, config, strategy)
+    if chief:
+        storage.write_json(os.path.join(output_dir, "results.json"), results)
     return results
 
 
-def save_generator(gan, output_dir, config):
-    gan.generator.save(generator_path(output_dir))
-    export.export_generator(gan.generator, os.path.join(output_dir, "generator"))
+def save_generator(gan, output_dir, config, strategy=None):
+    strategy = strategy or tf.distribute.get_strategy()
+    workers.save_as_chief(strategy, generator_path(output_dir), gan.generator.save)
+    workers.save_as_chief(strategy, os.path.join(output_dir, "generator"),
+                          lambda path: export.export_generator(gan.generator, path))
+    if not workers.is_chief(strategy):
+        return
     z = tf.random.stateless_normal([64, config.z_dim], seed=[config.seed, 7])
     samples = np.asarray(gan.sample(z))
     visualize.write_png(visualize.grid(samples, np.full(len(samples), visualize.SYNTHETIC), columns=8),

@@ -4,7 +4,6 @@ teacher's initial weights: the teacher, the initial student and the final
 student. On a grid of that plane, the distillation loss on train and the
 test agreement with the teacher (npz and PNG)."""
 
-import json
 import os
 
 import keras
@@ -19,7 +18,7 @@ from kd_tf.data.pipeline import evaluation_dataset  # noqa: E402
 from kd_tf.distill import losses  # noqa: E402
 from kd_tf.distill.ensemble import TeacherEnsemble  # noqa: E402
 from kd_tf.errors import UserError  # noqa: E402
-from kd_tf.train import teacher_store  # noqa: E402
+from kd_tf.train import storage, teacher_store  # noqa: E402
 from kd_tf.train.run_dir import RunDir, resolve_path  # noqa: E402
 
 
@@ -58,11 +57,10 @@ def run(run_dir, output, grid=9, margin=0.25, examples=1000, data_dir=None):
     """Writes OUTPUT.npz and OUTPUT.png for the finished run in run_dir."""
     run_dir = resolve_path(run_dir)
     paths = RunDir(run_dir)
-    if not paths.is_complete() or not os.path.exists(paths.student_init):
+    if not paths.is_complete() or not storage.exists(paths.student_init):
         raise UserError(f"{run_dir} is not a finished run with its initial weights (student_init.weights.h5): "
                         "run it to the end first.")
-    with open(paths.results_json) as f:
-        results = json.load(f)
+    results = storage.read_json(paths.results_json)
     config = results["config"]
     if len(results["teacher_members"]) != 1:
         raise UserError(f"{run_dir} distils {len(results['teacher_members'])} teachers; the plane goes through one "
@@ -103,8 +101,8 @@ def run(run_dir, output, grid=9, margin=0.25, examples=1000, data_dir=None):
                      for x, t in zip(batches["test"], teacher_logits["test"])]
             agreement[j, i] = 100.0 * np.mean(np.concatenate(agree))
     output = resolve_path(output)
-    os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-    np.savez_compressed(output + ".npz", a=a_values, b=b_values, train_loss=loss, test_agreement=agreement,
+    storage.makedirs(os.path.dirname(output) or ".")
+    storage.save_npz(output + ".npz", a=a_values, b=b_values, train_loss=loss, test_agreement=agreement,
                         **{f"{k}_coordinates": np.array(c) for k, c in coordinates.items()})
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, values, title in ((axes[0], np.log10(loss), f"log10 distillation loss on train "
@@ -118,6 +116,6 @@ def run(run_dir, output, grid=9, margin=0.25, examples=1000, data_dir=None):
         ax.set_title(title, fontsize=9)
     fig.suptitle(f"Loss plane of {os.path.basename(run_dir)} (Fig 6c)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(output + ".png", dpi=110)
+    storage.save_figure(fig, output + ".png", dpi=110)
     plt.close(fig)
     return output + ".npz", output + ".png"

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 from kd_tf.data import sources  # noqa: E402
 from kd_tf.data.pipeline import evaluation_dataset  # noqa: E402
 from kd_tf.errors import UserError  # noqa: E402
-from kd_tf.train import teacher_store  # noqa: E402
+from kd_tf.train import storage, teacher_store  # noqa: E402
 from kd_tf.train.run_dir import resolve_path  # noqa: E402
 
 TOP_CLASSES = 10
@@ -90,7 +90,7 @@ def plot(probabilities, teacher_dirs, sizes, path, example=0):
     axes[0][0].legend(fontsize=6)
     fig.suptitle("Teacher predictive distributions, top classes (appendix Fig 8)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    storage.save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -99,9 +99,9 @@ def run(teacher_dirs, sizes, output, examples=3, seed=0, data_dir=None):
     teacher_dirs = [resolve_path(d) for d in teacher_dirs]
     output = resolve_path(output)
     probabilities, picked = distributions(teacher_dirs, sizes, examples, seed, data_dir)
-    os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+    storage.makedirs(os.path.dirname(output) or ".")
     arrays = {f"{os.path.basename(d)}_m{m}_{split}": p for (d, m, split), p in probabilities.items()}
-    np.savez_compressed(output + ".npz", train_labels=picked["train"].labels, test_labels=picked["test"].labels,
+    storage.save_npz(output + ".npz", train_labels=picked["train"].labels, test_labels=picked["test"].labels,
                         **arrays)
     plot(probabilities, teacher_dirs, sizes, output + ".png")
     return output + ".npz", output + ".png"

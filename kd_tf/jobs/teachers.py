@@ -1,6 +1,8 @@
 """Training teacher ensembles: missing members are trained one at a time,
 each saved with the manifest after it, so that an interrupted ensemble keeps
-what it finished and asking for more members trains only the new ones."""
+what it finished and asking for more members trains only the new ones. A
+member in training checkpoints every epoch (member_<i>.checkpoints/) and
+resumes from there; a member whose file was deleted is trained again."""
 
 import dataclasses
 import os
@@ -22,8 +24,10 @@ from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.errors import UserError
 from kd_tf.models.layers import synchronized_batch_norm
 from kd_tf.models.registry import build_model
-from kd_tf.train import accelerator, evaluation, teacher_store
+from kd_tf.train import accelerator, evaluation, storage, teacher_store, workers
 from kd_tf.train.callbacks.epoch_progress import EpochProgress
+from kd_tf.train.checkpoints import Checkpoints, has_checkpoint
+from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.optimizers import make_optimizer
 from kd_tf.train.run_dir import resolve_path
 from kd_tf.train.strategy import make_strategy
@@ -46,27 +50,45 @@ class EnsembleSpec:
     sync_batchnorm: bool = False
 
 
-def train_member(dataset, spec, seed, strategy, init_weights_path=None, label=None):
+def train_member(dataset, spec, seed, strategy, init_weights_path=None, label=None, checkpoint_dir=None):
     """Trains one classifier with cross-entropy and the baseline policy, on
-    the whole train split or a data-recycling half of it."""
+    the whole train split or a data-recycling half of it; with a
+    checkpoint_dir, saves every epoch there and resumes from it."""
     recipe = spec.recipe
+    label = label or f"teacher seed {seed}"
+    chief = workers.is_chief(strategy)
     split = stratified_subset(teacher_split(dataset.train, spec.train_split, spec.recycling), recipe.train_size,
                               seed=SUBSET_SEED)
-    steps = steps_per_epoch(len(split), StreamSpec("baseline", recipe.batch_size, seed, recipe.epochs))
+    steps = steps_per_epoch(len(split), StreamSpec("baseline", recipe.batch_size, seed, recipe.epochs),
+                            strategy.num_replicas_in_sync)
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         with synchronized_batch_norm(spec.sync_batchnorm):
             model = build_model(spec.architecture, dataset.properties.num_classes, dataset.properties.image_shape,
                                 **dataset.properties.model_kwargs())
-        if init_weights_path:
+        if init_weights_path and chief and not (checkpoint_dir and has_checkpoint(checkpoint_dir)):
             model.save_weights(init_weights_path)
         optimizer, _ = make_optimizer(recipe, steps)
         model.compile(optimizer=optimizer,
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"], jit_compile=spec.jit_compile)
-    data = supervised_dataset(split, dataset.properties, recipe.batch_size, seed, recipe.epochs)
-    model.fit(data, epochs=recipe.epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
-              callbacks=[EpochProgress(label or f"teacher seed {seed}", recipe.epochs, ["loss", "accuracy"])])
+        optimizer.build(model.trainable_variables)  # so that a checkpoint restores its slots
+        fit_on_distributed_data(model)
+    callbacks = [EpochProgress(label, recipe.epochs, ["loss", "accuracy"])]
+    start_epoch = 0
+    if checkpoint_dir:
+        saved = Checkpoints(checkpoint_dir, chief, model=model, optimizer=optimizer)
+        start_epoch = saved.restore()
+        if start_epoch:
+            logging.info("Resuming %s at epoch %d of %d (%s)", label, start_epoch + 1, recipe.epochs, saved.restored)
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: saved.save(epoch + 1)))
+    # Each worker builds only its own input pipelines' batches.
+    data = strategy.distribute_datasets_from_function(
+        lambda context: supervised_dataset(split, dataset.properties, recipe.batch_size, seed, recipe.epochs,
+                                           start_epoch, context))
+    if start_epoch < recipe.epochs:
+        model.fit(data, epochs=recipe.epochs, initial_epoch=start_epoch, steps_per_epoch=steps, verbose=0,
+                  shuffle=False, callbacks=callbacks)
     return model
 
 
@@ -96,9 +118,11 @@ def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
     """Returns the manifest of an ensemble with at least `num_members` members,
     training the missing ones as `spec` (an EnsembleSpec) says; members added
     to an existing ensemble follow its recipe and seeds."""
+    chief = workers.is_chief(strategy)
     manifest = teacher_store.read_manifest(teacher_dir)
     if manifest is None:
-        os.makedirs(teacher_dir, exist_ok=True)
+        if chief:
+            storage.makedirs(teacher_dir)
         manifest = teacher_store.new_manifest(spec.architecture, dataset.name, dataset.properties,
                                               recipe=dataclasses.asdict(spec.recipe), train_split=spec.train_split,
                                               seed_base=spec.seed_base)
@@ -111,30 +135,39 @@ def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
             spec = dataclasses.replace(spec, recipe=Recipe(**manifest["recipe"]),
                                        recipe_name=manifest.get("recipe_name", "paper"),
                                        seed_base=manifest.get("seed_base", spec.seed_base))
-    missing = num_members - len(manifest["members"])
-    if missing > 0:
+    # Trained members whose file is gone (deleted because it was damaged) are trained again, with their seed.
+    lost = [i for i, member in enumerate(manifest["members"][:num_members])
+            if manifest["recipe"] is not None and not storage.exists(os.path.join(teacher_dir, member["file"]))]
+    todo = lost + list(range(len(manifest["members"]), num_members))
+    if todo:
         logging.info("Training %d teacher(s) into %s: %s, %s recipe (%d epochs, batch %d, lr %g), on %s",
-                     missing, teacher_dir, spec.architecture, spec.recipe_name, spec.recipe.epochs,
+                     len(todo), teacher_dir, spec.architecture, spec.recipe_name, spec.recipe.epochs,
                      spec.recipe.batch_size, spec.recipe.lr, dataset.name)
-    while len(manifest["members"]) < num_members:
-        index = len(manifest["members"])
+    for index in todo:
         seed = spec.seed_base + index
         label = f"teacher {index + 1}/{num_members} (seed {seed})"
-        logging.info("Training %s into %s", label, teacher_dir)
+        logging.info("Training %s into %s%s", label, teacher_dir, " (its file was missing)" if index in lost else "")
         start = time.time()
         init_path = teacher_store.init_weights_path(teacher_dir, index)
-        model = train_member(dataset, spec, seed, strategy, init_path, label)
-        model.save(teacher_store.member_path(teacher_dir, index))
+        checkpoint_dir = teacher_store.member_checkpoints_path(teacher_dir, index)
+        model = train_member(dataset, spec, seed, strategy, init_path, label, checkpoint_dir)
+        workers.save_as_chief(strategy, teacher_store.member_path(teacher_dir, index), model.save)
         test = evaluation.generalisation(*evaluation.predict(model, dataset.test, dataset.properties,
                                                              strategy=strategy))
-        manifest["members"].append({
+        member = {
             "file": os.path.basename(teacher_store.member_path(teacher_dir, index)),
             "init_weights": os.path.basename(init_path),
             "seed": seed,
             "train_seconds": round(time.time() - start, 1),
             "test": test,
-        })
-        teacher_store.write_manifest(teacher_dir, manifest)
+        }
+        if index < len(manifest["members"]):
+            manifest["members"][index] = member
+        else:
+            manifest["members"].append(member)
+        if chief:
+            teacher_store.write_manifest(teacher_dir, manifest)
+            storage.rmtree(checkpoint_dir)  # the member is saved: its epochs are no longer needed
         logging.info("Teacher %d: test accuracy %.2f%%, NLL %.4f, ECE %.2f%%", index,
                      test["accuracy"], test["nll"], test["ece"])
     return manifest

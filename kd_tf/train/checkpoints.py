@@ -2,33 +2,72 @@
 (student, optimizer with its step count, the epoch, the loss's RNG). The data
 stream is stateless and keyed by epoch, so restoring these and restarting the
 stream at the saved step reproduces the uninterrupted run.
+
+Two checkpoints are kept: a machine lost mid-write leaves a damaged newest
+one, and a restore falls back to the one before it.
 """
 
 import tensorflow as tf
+from absl import logging
+
+from kd_tf.train import workers
 
 
-class RunCheckpoint:
-    def __init__(self, directory, distiller):
-        self.checkpoint = tf.train.Checkpoint(student=distiller.student, optimizer=distiller.optimizer,
-                                              epoch=distiller.epoch, seed=distiller.seed_generator.state)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=2)
+class Checkpoints:
+    """The checkpoints of one directory, numbered by a step or an epoch.
+    Non-chief workers restore from it and save nowhere (see kd_tf.train.workers)."""
+
+    def __init__(self, directory, chief=True, **objects):
+        self.checkpoint = tf.train.Checkpoint(**objects)
+        self.manager = make_manager(self.checkpoint, directory)
+        self.chief = chief
+        self.restored = None
+        self._saved_step = None
 
     @property
     def latest(self):
         return self.manager.latest_checkpoint
 
     def restore(self):
-        """Returns the global step restored (0: a fresh run); checkpoints are
-        numbered by the optimizer's step."""
-        if not self.manager.latest_checkpoint:
-            return 0
-        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-        return int(self.manager.latest_checkpoint.rsplit("-", 1)[1])
+        """Returns the number of the checkpoint restored (0: none)."""
+        self.restored = restore_newest_intact(self.checkpoint, self.manager)
+        return int(self.restored.rsplit("-", 1)[1]) if self.restored else 0
 
     def save(self, step):
-        if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(f"-{step}"):
+        if self._saved_step == step or (self.latest or "").endswith(f"-{step}"):
             return
-        self.manager.save(checkpoint_number=step)
+        if self.chief:
+            self.manager.save(checkpoint_number=step)
+        else:  # its collectives run here too; its files go nowhere
+            with workers.scratch_dir() as scratch:
+                self.checkpoint.write(f"{scratch}/ckpt-{step}")
+        self._saved_step = step
+
+
+def for_distiller(directory, distiller, chief=True):
+    """A distillation's checkpoints, numbered by the optimizer's step."""
+    return Checkpoints(directory, chief, student=distiller.student, optimizer=distiller.optimizer,
+                       epoch=distiller.epoch, seed=distiller.seed_generator.state)
+
+
+def make_manager(checkpoint, directory):
+    return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
+
+
+def restore_newest_intact(checkpoint, manager):
+    """Restores the newest checkpoint that reads back whole; returns its path
+    (None: nothing to restore). A damaged one is named in the log and skipped."""
+    for path in reversed(manager.checkpoints):
+        try:
+            checkpoint.restore(path).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, IndexError, AssertionError) as e:
+            logging.warning("Checkpoint %s is damaged (%s: %s); falling back to the one before it.", path,
+                            type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+            continue
+        return path
+    if manager.checkpoints:
+        logging.warning("No checkpoint in %s restores; starting from scratch.", manager.directory)
+    return None
 
 
 def has_checkpoint(directory):

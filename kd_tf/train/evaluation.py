@@ -7,9 +7,8 @@ with), so final and per-epoch numbers agree. Results are rows, one per
 
 import csv
 import dataclasses
-import json
+import io
 import math
-import os
 import time
 
 import keras
@@ -23,6 +22,7 @@ from kd_tf.data.pipeline import evaluation_dataset, stream
 from kd_tf.data.stream_spec import StreamSpec
 from kd_tf.errors import UserError
 from kd_tf.models import registry  # noqa: F401  registers the architectures for load_model
+from kd_tf.train import storage
 
 EVAL_BATCH = 500
 
@@ -231,13 +231,13 @@ def metric_rows(teacher, students, dataset, policy=None, seed=0, batch_size=128,
 
 
 def write_rows(rows, json_path, csv_path):
-    with open(json_path, "w") as f:
-        json.dump(rows, f, indent=2)
+    storage.write_json(json_path, rows)
     fields = list(dict.fromkeys(k for row in rows for k in row))
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    storage.write_text(csv_path, text.getvalue())
 
 
 class SavedModelClassifier:
@@ -258,8 +258,8 @@ class SavedModelClassifier:
 
 def load_classifier(path):
     """A .keras model or a SavedModel directory."""
-    if not os.path.exists(path):
+    if not storage.exists(path):
         raise UserError(f"{path} does not exist.")
-    if os.path.isdir(path):
+    if storage.isdir(path):
         return SavedModelClassifier(path)
     return keras.saving.load_model(path, compile=False)

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from kd_tf.train import workers
+
 
 def export_saved_model(model, path, input_shape):
     """SavedModel with a `serving_default` signature:
@@ -34,6 +36,10 @@ def export_generator(generator, path):
     archive.write_out(path, verbose=False)
 
 
-def save_student(model, run_dir_paths, input_shape):
-    model.save(run_dir_paths.student_keras)
-    export_saved_model(model, run_dir_paths.student_saved_model, input_shape)
+def save_student(model, run_dir_paths, input_shape, strategy=None):
+    """The .keras file and the SavedModel; under several workers every worker
+    saves (a save may gather variables) and only the chief's files stay."""
+    strategy = strategy or tf.distribute.get_strategy()
+    workers.save_as_chief(strategy, run_dir_paths.student_keras, model.save)
+    workers.save_as_chief(strategy, run_dir_paths.student_saved_model,
+                          lambda path: export_saved_model(model, path, input_shape))

@@ -2,7 +2,6 @@
 random (the default), interpolated between the teacher and a random draw, or
 the teacher's own initial weights."""
 
-import os
 
 import keras
 import numpy as np
@@ -77,7 +76,7 @@ def initialise(student, mode, teacher, teacher_init_weights=None, init_lambda=No
         batches = reestimate_batch_norm(student, train_split, properties, strategy=strategy)
         return f"interpolate lambda={init_lambda} (BN statistics re-estimated over {batches} batches)"
     if mode == "teacher_init":
-        if not teacher_init_weights or not os.path.exists(teacher_init_weights):
+        if not teacher_init_weights or not tf.io.gfile.exists(teacher_init_weights):
             raise UserError("--init=teacher_init needs the teacher's saved initial weights "
                             f"({teacher_init_weights or 'none recorded'}); imported teachers have none.")
         student.load_weights(teacher_init_weights)

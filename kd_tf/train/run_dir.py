@@ -7,12 +7,17 @@ given on the command line mean the user's workspace instead.
 import dataclasses
 import os
 
+from kd_tf.train import storage
+
 
 def resolve_path(path):
     """Absolute path; relative ones resolve against the Bazel workspace under
-    `bazel run` (BUILD_WORKSPACE_DIRECTORY), else the working directory."""
+    `bazel run` (BUILD_WORKSPACE_DIRECTORY), else the working directory.
+    URLs (gs://bucket/runs, ram://...) pass through unchanged."""
     if path is None:
         return None
+    if storage.is_url(path):
+        return str(path).rstrip("/")
     path = os.path.expanduser(path)
     if os.path.isabs(path):
         return path
@@ -68,8 +73,8 @@ class RunDir:
         return self._join("student.keras")
 
     def create(self):
-        os.makedirs(self.root, exist_ok=True)
+        storage.makedirs(self.root)
         return self
 
     def is_complete(self):
-        return os.path.exists(self.results_json)
+        return storage.exists(self.results_json)

@@ -8,7 +8,6 @@ Reading, checking and selecting members lives here; training missing members
 is the teachers job (kd_tf.jobs.teachers).
 """
 
-import json
 import os
 
 import keras
@@ -16,6 +15,7 @@ import keras
 from kd_tf.data.catalog import properties as dataset_properties
 from kd_tf.distill.ensemble import TeacherEnsemble
 from kd_tf.errors import UserError
+from kd_tf.train import storage
 from kd_tf.train.precision import policy
 
 MANIFEST = "manifest.json"
@@ -25,8 +25,21 @@ class EnsembleMismatchError(UserError):
     pass
 
 
+class DamagedEnsembleError(UserError):
+    pass
+
+
+def retrain_command(teacher_dir):
+    return f"bazel run //experiments:train_teachers -- --teacher_dir={teacher_dir} --num_teachers=N"
+
+
 def member_path(teacher_dir, index):
     return os.path.join(teacher_dir, f"member_{index}.keras")
+
+
+def member_checkpoints_path(teacher_dir, index):
+    """Epoch checkpoints of a member in training (deleted once it is saved)."""
+    return os.path.join(teacher_dir, f"member_{index}.checkpoints")
 
 
 def init_weights_path(teacher_dir, index):
@@ -35,18 +48,22 @@ def init_weights_path(teacher_dir, index):
 
 def read_manifest(teacher_dir):
     path = os.path.join(teacher_dir, MANIFEST)
-    if not os.path.exists(path):
+    if not storage.exists(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    try:
+        manifest = storage.read_json(path)
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("members"), list):
+            raise ValueError("it has no list of members")
+    except ValueError as e:  # json.JSONDecodeError included
+        raise DamagedEnsembleError(
+            f"{path} is damaged ({e}); the ensemble cannot be read. Move {teacher_dir} away (or delete it) and "
+            f"train the ensemble again: {retrain_command(teacher_dir)}.") from e
+    return manifest
 
 
 def write_manifest(teacher_dir, manifest):
     """Atomically: an interrupted write leaves the previous manifest."""
-    tmp = os.path.join(teacher_dir, MANIFEST + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(manifest, f, indent=2)
-    os.replace(tmp, os.path.join(teacher_dir, MANIFEST))
+    storage.write_json(os.path.join(teacher_dir, MANIFEST), manifest)
 
 
 def new_manifest(architecture, dataset_name, properties, recipe=None, train_split="all", seed_base=0):
@@ -94,8 +111,22 @@ def load_members(teacher_dir, manifest, indices, precision="fp32"):
     """The members at `indices`, computing in `precision` (kd_tf's subclassed
     models build their layers under the current dtype policy when loaded)."""
     with policy(precision):
-        return [keras.saving.load_model(os.path.join(teacher_dir, manifest["members"][i]["file"]), compile=False)
-                for i in indices]
+        return [load_member(teacher_dir, manifest, i) for i in indices]
+
+
+def load_member(teacher_dir, manifest, index):
+    """One member, or a DamagedEnsembleError naming its file and how to retrain it."""
+    path = os.path.join(teacher_dir, manifest["members"][index]["file"])
+    if not storage.exists(path):
+        problem = "is missing"
+    else:
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except Exception as e:  # zip, h5 and Keras errors alike: the file does not load
+            problem = f"does not load ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    how = (f"delete it and run {retrain_command(teacher_dir)} (a member whose file is missing is retrained with "
+           "its own seed)" if manifest.get("recipe") is not None else "import it again (experiments/import_reference)")
+    raise DamagedEnsembleError(f"Teacher member {index} ({path}) {problem}: {how}.")
 
 
 def load_ensemble(teacher_dir, num_members=None, offset=0):
@@ -114,7 +145,7 @@ def add_imported_member(teacher_dir, model, architecture, dataset_name, source, 
     properties = dataset_properties(dataset_name)
     manifest = read_manifest(teacher_dir)
     if manifest is None:
-        os.makedirs(teacher_dir, exist_ok=True)
+        storage.makedirs(teacher_dir)
         manifest = new_manifest(architecture, dataset_name, properties)
     check_compatible(teacher_dir, manifest, dataset_name, properties, architecture)
     if model.num_classes != manifest["num_classes"]:

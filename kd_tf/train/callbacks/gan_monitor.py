@@ -14,17 +14,18 @@ from kd_tf.data import visualize
 class GanMonitor(keras.callbacks.Callback):
     """Every Keras "epoch" (config.checkpoint_every generator steps)."""
 
-    def __init__(self, gan, manager, log_dir, config, evaluator):
+    def __init__(self, gan, checkpoints, log_dir, config, evaluator):
+        """log_dir None: no TensorBoard records (a non-chief worker)."""
         super().__init__()
-        self.gan, self.manager, self.config, self.evaluator = gan, manager, config, evaluator
-        self.writer = tf.summary.create_file_writer(log_dir)
+        self.gan, self.checkpoints, self.config, self.evaluator = gan, checkpoints, config, evaluator
+        self.writer = tf.summary.create_file_writer(log_dir) if log_dir else tf.summary.create_noop_writer()
         self.fixed_z = tf.random.stateless_normal([64, config.z_dim], seed=[config.seed, 7])
         self.start = time.time()
         self.last = {}
 
     def on_epoch_end(self, epoch, logs=None):
         step = int(self.gan.g_optimizer.iterations.numpy())
-        self.manager.save(checkpoint_number=step)
+        self.checkpoints.save(step)
         samples = np.asarray(self.gan.sample(self.fixed_z))
         grid = visualize.grid(samples, np.full(len(samples), visualize.SYNTHETIC), columns=8)
         every = self.config.fid_every

@@ -7,8 +7,9 @@ import tensorflow as tf
 class TensorBoardScalars(keras.callbacks.Callback):
     """Every metric per epoch under train/ and test/ (Keras's val_ prefix), and the lr."""
 
-    def __init__(self, log_dir, lr_of_epoch):
+    def __init__(self, log_dir, lr_of_epoch, enabled=True):
         super().__init__()
+        self.enabled = enabled  # off on non-chief workers: one set of events per run
         self.log_dir = log_dir
         self.lr_of_epoch = lr_of_epoch  # epoch index -> the lr used during it
         self._writers = {}
@@ -19,6 +20,8 @@ class TensorBoardScalars(keras.callbacks.Callback):
         return self._writers[split]
 
     def on_epoch_end(self, epoch, logs=None):
+        if not self.enabled:
+            return
         for name, value in (logs or {}).items():
             split, metric = ("test", name[4:]) if name.startswith("val_") else ("train", name)
             with self._writer(split).as_default():

@@ -40,7 +40,7 @@ BINARY_FLAGS = {
     "train_teachers": ((TeacherConfig, None), (Runtime, ("data_dir", "strategy", "tpu", "jit_compile",
                                                          "sync_batchnorm"))),
     "train_gan": ((GanConfig, None), (Runtime, ("data_dir", "output_dir", "strategy", "tpu"))),
-    "evaluate": ((EvaluateConfig, None), (Runtime, ("data_dir",))),
+    "evaluate": ((EvaluateConfig, None), (Runtime, ("data_dir", "strategy", "tpu"))),
     "study": ((StudyConfig, None), (StudyExecution, None), (Runtime, ("data_dir", "output_dir"))),
 }
 

@@ -3,6 +3,9 @@ norms, resume, export, and the Inception plumbing."""
 
 import json
 import os
+import signal
+import subprocess
+import time
 
 import keras
 import numpy as np
@@ -17,6 +20,7 @@ from kd_tf.gan.losses import discriminator_hinge, generator_hinge
 from kd_tf.gan.model import SNGAN
 from kd_tf.jobs import gan as gan_job
 from kd_tf.models.registry import build_model
+from tests import binaries
 
 
 def tiny_gan(disc_steps=2):
@@ -112,6 +116,34 @@ class JobTest(absltest.TestCase):
         np.testing.assert_allclose(np.asarray(from_keras(z)), np.asarray(from_saved_model(z)), atol=1e-5)
         self.assertTrue(np.all(np.abs(np.asarray(from_keras(z))) <= 1.0))
         self.assertFalse(np.allclose(saved, np.asarray(from_keras(tf.ones((1, 16))))))  # training went on
+
+    def test_sigterm_saves_the_step_reached_and_the_rerun_finishes_the_same(self):
+        root = self.create_tempdir().full_path
+        flags = ["--gen_width=8", "--disc_width=8", "--batch_size=16", "--z_dim=16", "--checkpoint_every=10",
+                 "--gen_steps=60", "--fid_samples=20"]
+        env = {"TF_DETERMINISTIC_OPS": "1"}
+        straight, stopped = os.path.join(root, "straight"), os.path.join(root, "stopped")
+        proc, _ = binaries.run("train_gan", *flags, f"--output_dir={straight}", env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        victim = subprocess.Popen(binaries.command("train_gan") + flags + [f"--output_dir={stopped}"],
+                                  cwd=binaries.REPO_ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 300
+        while not os.path.exists(os.path.join(stopped, "checkpoints", "ckpt-10.index")) and time.time() < deadline:
+            time.sleep(0.01)
+        victim.send_signal(signal.SIGTERM)
+        _, stderr = victim.communicate(timeout=120)
+        self.assertEqual(victim.returncode, 42, stderr[-3000:])
+        self.assertIn("Stopped by SIGTERM", stderr)
+        self.assertFalse(os.path.exists(os.path.join(stopped, "results.json")))
+        proc, _ = binaries.run("train_gan", *flags, f"--output_dir={stopped}", env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertRegex(proc.stderr, r"Resumed from .*ckpt-\d+")
+        with open(os.path.join(stopped, "results.json")) as f:
+            self.assertEqual(json.load(f)["generator_steps"], 60)
+        a, b = (keras.saving.load_model(generator_path(d)) for d in (straight, stopped))
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
 
     def test_steps_must_fit_checkpoints(self):
         with self.assertRaisesRegex(Exception, "--gen_steps=3 must be a multiple of --checkpoint_every"):

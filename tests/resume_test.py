@@ -124,30 +124,54 @@ class ResumeTest(absltest.TestCase):
         for wa, wb in zip(a.weights, b.weights):
             np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
 
-    def test_a_teacher_killed_mid_training_resumes_from_its_last_epoch(self):
-        flags = ["--num_teachers=1", "--epochs=8", "--train_size=400"]
+    TEACHER_FLAGS = ["--num_teachers=1", "--epochs=8", "--train_size=400"]  # 6 steps an epoch
+
+    def _straight_teacher(self):
         straight = os.path.join(self.root, "teachers_straight")
-        proc, _ = binaries.run("train_teachers", *flags, f"--teacher_dir={straight}", env=DETERMINISTIC)
-        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-        resumed = os.path.join(self.root, "teachers_resumed")
+        if not os.path.exists(os.path.join(straight, "manifest.json")):
+            proc, _ = binaries.run("train_teachers", *self.TEACHER_FLAGS, f"--teacher_dir={straight}",
+                                   env=DETERMINISTIC)
+            self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        return keras.saving.load_model(os.path.join(straight, "member_0.keras"))
+
+    def _interrupted_teacher(self, name, sig, at_step):
+        """train_teachers, sent `sig` once its member's checkpoint of `at_step` is recorded; returns
+        (its directory, exit status, stderr)."""
+        teacher_dir = os.path.join(self.root, name)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **DETERMINISTIC}
-        victim = subprocess.Popen(binaries.command("train_teachers") + flags + [f"--teacher_dir={resumed}"],
-                                  cwd=binaries.REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        victim = subprocess.Popen(binaries.command("train_teachers") + self.TEACHER_FLAGS
+                                  + [f"--teacher_dir={teacher_dir}"], cwd=binaries.REPO_ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 300
-        while not _recorded(resumed, 3, "member_0.checkpoints") and victim.poll() is None and time.time() < deadline:
+        while (not _recorded(teacher_dir, at_step, "member_0.checkpoints") and victim.poll() is None
+               and time.time() < deadline):
             time.sleep(0.02)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
-        self.assertFalse(os.path.exists(os.path.join(resumed, "manifest.json")), "the member finished before the kill")
-        proc, _ = binaries.run("train_teachers", *flags, f"--teacher_dir={resumed}", env=DETERMINISTIC)
+        victim.send_signal(sig)
+        _, stderr = victim.communicate(timeout=120)
+        self.assertFalse(os.path.exists(os.path.join(teacher_dir, "manifest.json")), "it finished before the signal")
+        return teacher_dir, victim.returncode, stderr
+
+    def _assert_resumes_to(self, teacher_dir, expected, resumed_at):
+        proc, _ = binaries.run("train_teachers", *self.TEACHER_FLAGS, f"--teacher_dir={teacher_dir}",
+                               env=DETERMINISTIC)
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-        self.assertRegex(proc.stderr, r"Resuming teacher 1/1 \(seed 0\) at epoch [4-8] of 8")
-        self.assertFalse(os.path.exists(os.path.join(resumed, "member_0.checkpoints")))
-        a = keras.saving.load_model(os.path.join(straight, "member_0.keras"))
-        b = keras.saving.load_model(os.path.join(resumed, "member_0.keras"))
-        for wa, wb in zip(a.weights, b.weights):
+        self.assertRegex(proc.stderr, r"Resuming teacher 1/1 \(seed 0\) at " + resumed_at)
+        self.assertFalse(os.path.exists(os.path.join(teacher_dir, "member_0.checkpoints")))
+        resumed = keras.saving.load_model(os.path.join(teacher_dir, "member_0.keras"))
+        for wa, wb in zip(expected.weights, resumed.weights):
             np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-5, atol=1e-6)
+
+    def test_a_teacher_killed_mid_training_resumes_from_its_last_epoch(self):
+        expected = self._straight_teacher()
+        teacher_dir, _, _ = self._interrupted_teacher("teachers_killed", signal.SIGKILL, 3 * 6)
+        self._assert_resumes_to(teacher_dir, expected, r"epoch [4-8], step 0 of 6")
+
+    def test_a_teacher_stopped_by_sigterm_resumes_from_the_step_it_reached(self):
+        expected = self._straight_teacher()
+        teacher_dir, status, stderr = self._interrupted_teacher("teachers_stopped", signal.SIGTERM, 3 * 6)
+        self.assertEqual(status, 42, stderr[-3000:])
+        self.assertIn("Stopped by SIGTERM", stderr)
+        self._assert_resumes_to(teacher_dir, expected, r"epoch [4-8], step [0-5] of 6")
 
     def test_killed_mid_epoch_and_resumed_equals_uninterrupted(self):
         straight = os.path.join(self.root, "straight_steps")

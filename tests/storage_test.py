@@ -17,6 +17,7 @@ from kd_tf.config.runtime import Runtime
 from kd_tf.config.teachers import TeacherConfig
 from kd_tf.jobs import distill as distill_job
 from kd_tf.jobs import teachers as teachers_job
+from kd_tf.models.registry import build_model
 from kd_tf.train import checkpoints, storage
 from kd_tf.train.run_dir import resolve_path
 from tests import binaries
@@ -73,6 +74,20 @@ class RamFilesystemTest(absltest.TestCase):
 
 
 class DamagedFilesTest(absltest.TestCase):
+    def test_checkpoints_hold_every_weight_of_a_model(self):
+        # Keras 3 hides layers kept in lists from tf.train.Checkpoint: without the explicit list of
+        # weights, a PreResNet's BatchNorm statistics would not come back on resume.
+        model = build_model("preresnet20", 10, (32, 32, 3))
+        directory = self.create_tempdir().full_path
+        saved = checkpoints.Checkpoints(directory, model=model)
+        saved.save(1)
+        expected = [np.asarray(w).copy() for w in model.weights]
+        for w in model.weights:
+            w.assign(np.full(w.shape, 3.0, w.dtype))
+        self.assertEqual(checkpoints.Checkpoints(directory, model=model).restore(), 1)
+        for w, value in zip(model.weights, expected):
+            np.testing.assert_array_equal(np.asarray(w), value, err_msg=w.path)
+
     def test_a_truncated_latest_checkpoint_falls_back_to_the_previous(self):
         directory = self.create_tempdir().full_path
         value = tf.Variable(0.0)

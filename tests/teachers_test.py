@@ -2,6 +2,7 @@
 with offsets, and the recycling split recorded in the manifest."""
 
 import dataclasses
+import os
 
 from absl.testing import absltest
 
@@ -50,6 +51,9 @@ class ExistingEnsembleTest(absltest.TestCase):
 
     def _write(self, **fields):
         teachers.write_manifest(self.dir, {**MANIFEST, **fields})
+        for member in MANIFEST["members"]:  # present: a member whose file is missing would be retrained
+            with open(os.path.join(self.dir, member["file"]), "w"):
+                pass
 
     def test_an_explicit_recipe_must_match_the_ensembles(self):
         self._write(recipe_name="paper")

@@ -134,14 +134,14 @@ def log_input_share(what, context, global_rows):
                      global_rows // context.num_input_pipelines, global_rows)
 
 
-def supervised_dataset(split, properties, batch_size, seed, epochs, start_epoch=0, context=None):
+def supervised_dataset(split, properties, batch_size, seed, epochs, start_epoch=0, context=None, skip_steps=0):
     """(image, label) batches with the baseline policy, for training teachers
     with Keras's standard fit; with a context, one input pipeline's share
     (strategy.distribute_datasets_from_function)."""
     spec = StreamSpec("baseline", batch_size, seed, epochs)
     data = split if properties.streaming else from_split(split, 1.0)
     log_input_share("teacher training", context, batch_size)
-    ds = stream(data, properties, spec, start_epoch, context)
+    ds = stream(data, properties, spec, start_epoch, context, skip_steps)
     return ds.map(lambda b: (b["image"], b["label"]))
 
 

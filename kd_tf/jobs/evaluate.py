@@ -6,8 +6,9 @@ from kd_tf.config.datasets import lookup
 from kd_tf.data import generators, sources
 from kd_tf.data.stream_spec import StreamSpec
 from kd_tf.errors import UserError
-from kd_tf.train import evaluation, storage, teacher_store
+from kd_tf.train import evaluation, storage, teacher_store, workers
 from kd_tf.train.run_dir import resolve_path
+from kd_tf.train.strategy import make_strategy
 
 
 def run(config, runtime):
@@ -19,11 +20,14 @@ def run(config, runtime):
     if manifest is None:
         raise teacher_store.EnsembleMismatchError(f"{teacher_dir} holds no teacher ensemble (no manifest.json).")
     dataset = sources.load(manifest["dataset"], runtime.data_dir)
-    teacher = teacher_store.load_ensemble(teacher_dir, config.num_teachers, config.teacher_offset)
+    strategy = make_strategy(runtime.strategy, runtime.tpu)
     paths = [resolve_path(p) for p in config.students]
-    students = {os.path.join(os.path.basename(os.path.dirname(p)), os.path.basename(p)):
-                evaluation.load_classifier(p) for p in paths}
-    reference = evaluation.load_classifier(resolve_path(config.reference_student)) if config.reference_student else None
+    with strategy.scope():  # every replica evaluates its share of each batch
+        teacher = teacher_store.load_ensemble(teacher_dir, config.num_teachers, config.teacher_offset)
+        students = {os.path.join(os.path.basename(os.path.dirname(p)), os.path.basename(p)):
+                    evaluation.load_classifier(p) for p in paths}
+        reference = (evaluation.load_classifier(resolve_path(config.reference_student))
+                     if config.reference_student else None)
     generator = None
     if config.aug == "gan":
         if not config.generator:
@@ -31,10 +35,11 @@ def run(config, runtime):
         generator = generators.load(resolve_path(config.generator), config.generator_bn)
     batch_size = config.batch_size or lookup(dataset.name, "student.batch_size")
     spec = StreamSpec(config.aug, batch_size, config.seed, 1, generator=generator)
-    rows, _ = evaluation.evaluate(teacher, students, dataset, spec, reference)
-    output = resolve_path(config.output)
-    storage.makedirs(os.path.dirname(output) or ".")
-    evaluation.write_rows(rows, output + ".json", output + ".csv")
+    rows, _ = evaluation.evaluate(teacher, students, dataset, spec, reference, strategy=strategy)
+    if workers.is_chief(strategy):  # under several workers, one writes
+        output = resolve_path(config.output)
+        storage.makedirs(os.path.dirname(output) or ".")
+        evaluation.write_rows(rows, output + ".json", output + ".csv")
     return rows
 
 

@@ -25,6 +25,7 @@ from kd_tf.gan.model import SNGAN
 from kd_tf.models.registry import build_model
 from kd_tf.train import export, storage, workers
 from kd_tf.train.callbacks.gan_monitor import GanMonitor
+from kd_tf.train.callbacks.preemption import SaveOnPreemption
 from kd_tf.train.checkpoints import Checkpoints
 from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.run_dir import resolve_path
@@ -111,13 +112,7 @@ def run(config, runtime):
                          evaluator)
     if step < config.gen_steps:
         logging.info("Training SN-GAN on %s from generator step %d to %d", config.dataset, step, config.gen_steps)
-        # Each worker draws only its own replicas' real images.
-        data = strategy.distribute_datasets_from_function(lambda context: real_stream(
-            dataset.train, dataset.properties, config.batch_size * config.disc_steps_per_gen_step, config.seed,
-            start_step=step, input_context=context))
-        gan.fit(data, epochs=config.gen_steps // config.checkpoint_every,
-                initial_epoch=step // config.checkpoint_every, steps_per_epoch=config.checkpoint_every,
-                callbacks=[monitor], verbose=0)
+        train(gan, dataset, config, strategy, step, [monitor], checkpoints)
     results = {"generator_steps": int(gan.g_optimizer.iterations.numpy()),
                **{k: float(v) for k, v in monitor.last.items()}, "config": dataclasses.asdict(config),
                "runtime": {**dataclasses.asdict(runtime), "output_dir": output_dir}}
@@ -125,6 +120,33 @@ def run(config, runtime):
     if chief:
         storage.write_json(os.path.join(output_dir, "results.json"), results)
     return results
+
+
+def train(gan, dataset, config, strategy, step, callbacks, checkpoints):
+    """From generator step `step` to config.gen_steps, in Keras epochs of
+    config.checkpoint_every steps (the first one shorter after a SIGTERM
+    stopped training between two); on SIGTERM, a checkpoint of the step
+    reached, then exit."""
+    every = config.checkpoint_every
+
+    def fit(first_step, epochs, steps):
+        # Each worker draws only its own replicas' real images.
+        data = strategy.distribute_datasets_from_function(lambda context: real_stream(
+            dataset.train, dataset.properties, config.batch_size * config.disc_steps_per_gen_step, config.seed,
+            start_step=first_step, input_context=context))
+        gan.fit(data, epochs=epochs, initial_epoch=first_step // every, steps_per_epoch=steps,
+                callbacks=[*callbacks, preemption], verbose=0)
+
+    preemption = SaveOnPreemption(strategy, lambda: checkpoints.save(int(gan.g_optimizer.iterations.numpy())),
+                                  "SN-GAN training")
+    try:
+        if step % every:
+            fit(step, step // every + 1, every - step % every)
+            step += every - step % every
+        if step < config.gen_steps:
+            fit(step, config.gen_steps // every, every)
+    finally:
+        preemption.close()
 
 
 def save_generator(gan, output_dir, config, strategy=None):

@@ -26,6 +26,7 @@ from kd_tf.models.layers import synchronized_batch_norm
 from kd_tf.models.registry import build_model
 from kd_tf.train import accelerator, evaluation, storage, teacher_store, workers
 from kd_tf.train.callbacks.epoch_progress import EpochProgress
+from kd_tf.train.callbacks.preemption import SaveOnPreemption
 from kd_tf.train.checkpoints import Checkpoints, has_checkpoint
 from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.optimizers import make_optimizer
@@ -53,7 +54,8 @@ class EnsembleSpec:
 def train_member(dataset, spec, seed, strategy, init_weights_path=None, label=None, checkpoint_dir=None):
     """Trains one classifier with cross-entropy and the baseline policy, on
     the whole train split or a data-recycling half of it; with a
-    checkpoint_dir, saves every epoch there and resumes from it."""
+    checkpoint_dir, saves every epoch (and the step reached on SIGTERM) there
+    and resumes from it."""
     recipe = spec.recipe
     label = label or f"teacher seed {seed}"
     chief = workers.is_chief(strategy)
@@ -75,20 +77,39 @@ def train_member(dataset, spec, seed, strategy, init_weights_path=None, label=No
         optimizer.build(model.trainable_variables)  # so that a checkpoint restores its slots
         fit_on_distributed_data(model)
     callbacks = [EpochProgress(label, recipe.epochs, ["loss", "accuracy"])]
-    start_epoch = 0
-    if checkpoint_dir:
+    start_step, preemption = 0, None
+    if checkpoint_dir:  # checkpoints numbered by the optimizer's step
         saved = Checkpoints(checkpoint_dir, chief, model=model, optimizer=optimizer)
-        start_epoch = saved.restore()
-        if start_epoch:
-            logging.info("Resuming %s at epoch %d of %d (%s)", label, start_epoch + 1, recipe.epochs, saved.restored)
-        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: saved.save(epoch + 1)))
-    # Each worker builds only its own input pipelines' batches.
-    data = strategy.distribute_datasets_from_function(
-        lambda context: supervised_dataset(split, dataset.properties, recipe.batch_size, seed, recipe.epochs,
-                                           start_epoch, context))
-    if start_epoch < recipe.epochs:
-        model.fit(data, epochs=recipe.epochs, initial_epoch=start_epoch, steps_per_epoch=steps, verbose=0,
+
+        def save_now():
+            saved.save(int(optimizer.iterations.numpy()))
+
+        start_step = saved.restore()
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: save_now()))
+        preemption = SaveOnPreemption(strategy, save_now, label)
+        callbacks.append(preemption)
+    start_epoch, step_in_epoch = divmod(start_step, steps)
+    if start_step:
+        logging.info("Resuming %s at epoch %d, step %d of %d (%s)", label, start_epoch + 1, step_in_epoch, steps,
+                     saved.restored)
+
+    def fit(first_epoch, last_epoch, epoch_steps, skip_steps=0):
+        # Each worker builds only its own input pipelines' batches.
+        data = strategy.distribute_datasets_from_function(
+            lambda context: supervised_dataset(split, dataset.properties, recipe.batch_size, seed, recipe.epochs,
+                                               first_epoch, context, skip_steps))
+        model.fit(data, epochs=last_epoch, initial_epoch=first_epoch, steps_per_epoch=epoch_steps, verbose=0,
                   shuffle=False, callbacks=callbacks)
+
+    try:
+        if step_in_epoch:  # stopped mid-epoch (SIGTERM): finish that epoch from its next batch first
+            fit(start_epoch, start_epoch + 1, steps - step_in_epoch, step_in_epoch)
+            start_epoch += 1
+        if start_epoch < recipe.epochs:
+            fit(start_epoch, recipe.epochs, steps)
+    finally:
+        if preemption is not None:
+            preemption.close()
     return model
 
 

@@ -7,6 +7,7 @@ Two checkpoints are kept: a machine lost mid-write leaves a damaged newest
 one, and a restore falls back to the one before it.
 """
 
+import keras
 import tensorflow as tf
 from absl import logging
 
@@ -18,7 +19,14 @@ class Checkpoints:
     Non-chief workers restore from it and save nowhere (see kd_tf.train.workers)."""
 
     def __init__(self, directory, chief=True, **objects):
-        self.checkpoint = tf.train.Checkpoint(**objects)
+        tracked = dict(objects)
+        for name, obj in objects.items():
+            if isinstance(obj, keras.layers.Layer):
+                # Keras 3 hides layers held in Python lists (PreResNet stages, VGG features, SN-GAN blocks) from
+                # tf.train.Checkpoint; the optimizer saves their trainable weights, but BatchNorm statistics and
+                # spectral-norm vectors would be lost. Every weight, by position, is saved here.
+                tracked[f"{name}_weights"] = list(obj.weights)
+        self.checkpoint = tf.train.Checkpoint(**tracked)
         self.manager = make_manager(self.checkpoint, directory)
         self.chief = chief
         self.restored = None

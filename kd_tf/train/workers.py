@@ -13,8 +13,9 @@ import tempfile
 
 
 def is_chief(strategy):
-    """True on one process of the run (on every single-process strategy)."""
-    return bool(strategy.extended.should_checkpoint)
+    """True on one process of the run (on every single-process strategy;
+    None stands for the default one)."""
+    return strategy is None or bool(strategy.extended.should_checkpoint)
 
 
 @contextlib.contextmanager

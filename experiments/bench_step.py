@@ -1,0 +1,78 @@
+"""Prints the distillation step's images/second as `fit` runs it, its parts,
+its FLOP roofline here, and (with --compare_reference and torch installed)
+the reference's PyTorch step on the same workload, in the same process.
+
+  bazel run //experiments:bench_step -- --arch=preresnet56 --num_teachers=5 --compare_reference
+"""
+
+from absl import flags
+
+from kd_tf import cli
+
+FLAGS = flags.FLAGS
+
+# Defaults: kd_tf.bench.step_throughput.Workload (the issue's workload).
+flags.DEFINE_enum("arch", None, ["preresnet20", "preresnet56", "preresnet110"],
+                  "Teacher and student architecture, CIFAR-shaped inputs (default preresnet56).")
+flags.DEFINE_integer("num_teachers", None, "Ensemble size m (default 5).", lower_bound=1)
+flags.DEFINE_integer("batch_size", None, "Batch (default 128).", lower_bound=1)
+flags.DEFINE_integer("num_classes", None, "Classes (default 100).", lower_bound=2)
+flags.DEFINE_enum("precision", None, ["fp32", "bf16", "fp16"], "The student's precision (default fp32).")
+flags.DEFINE_enum("teacher_precision", None, ["fp32", "bf16", "fp16"],
+                  "The teachers' precision (default: --precision).")
+flags.DEFINE_boolean("jit_compile", None, "XLA-compile kd_tf's step (default off).")
+flags.DEFINE_boolean("compare_reference", False, "Also time the reference's PyTorch step (needs torch).")
+flags.DEFINE_integer("steps", 3, "Steps per timed repeat.", lower_bound=1)
+flags.DEFINE_integer("repeats", 3, "Timed repeats (after a warm-up).", lower_bound=1)
+
+
+def main():
+    import os
+
+    import tensorflow as tf
+
+    from kd_tf.bench import step_throughput as bench
+    from kd_tf.bench.torch_reference import TORCH_MISSING, torch
+    from kd_tf.errors import UserError
+
+    if FLAGS.compare_reference and torch is None:
+        raise UserError(f"--compare_reference: {TORCH_MISSING}.")
+    given = {name: FLAGS[name].value for name in ("arch", "num_teachers", "batch_size", "num_classes", "precision",
+                                                  "teacher_precision", "jit_compile") if FLAGS[name].value is not None}
+    workload = bench.Workload(**given, steps=FLAGS.steps, repeats=FLAGS.repeats)
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+    print(f"{workload.arch}, m = {workload.num_teachers}, batch {workload.batch_size}, {workload.num_classes} "
+          f"classes, tau {bench.TEMPERATURE:g}; student {workload.precision}, teachers {workload.teacher_precision}, "
+          f"XLA {'on' if workload.jit_compile else 'off'}; {os.cpu_count()} CPU cores, TF intra-op threads "
+          f"{threads}" + (f", torch threads {torch.get_num_threads()}" if FLAGS.compare_reference else ""))
+    print(f"median of {workload.repeats} repeats of {workload.steps} steps after a warm-up; [min .. max]")
+    print(f"{'':<46}{'images/s':>10}  {'spread':<18}{'ratio':>8}")
+    teachers = bench.build_teachers(workload)
+    step = bench.kd_tf_step(workload, teachers)
+    reference = reference_bf16 = None
+    if FLAGS.compare_reference:
+        reference, reference_teachers = bench.reference_rates(workload)
+        print(reference.line())
+        print(reference_teachers.line())
+    print(step.line(reference))
+    print(bench.kd_tf_teachers(workload, teachers).line(reference_teachers if FLAGS.compare_reference else None))
+    print(bench.kd_tf_student(workload).line())
+    if FLAGS.compare_reference and workload.teacher_precision == "bf16":
+        reference_bf16, _ = bench.reference_rates(workload, autocast_teachers=True)
+        print(reference_bf16.line())
+        print(f"{'kd_tf step against the bf16-autocast reference':<46}{'':>10}  {'':<18}"
+              f"{step.median / reference_bf16.median:>9.2f}x")
+    per_image, forward = bench.step_flops_per_image(workload)
+    peak = bench.conv_gflops("float32")
+    print(f"FLOPs per image: {forward / 1e6:.1f} M per forward pass, {per_image / 1e6:.1f} M per step "
+          f"(m forwards + 3 for the student)")
+    print(f"fp32 3x3 convolution here: {peak:.0f} GFLOP/s -> fp32 roofline {peak * 1e9 / per_image:.1f} images/s; "
+          f"the step reaches {100 * step.median * per_image / (peak * 1e9):.0f}% of it")
+    if workload.teacher_precision == "bf16":
+        agreement, largest = bench.bf16_teacher_fidelity(workload)
+        print(f"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement {agreement:.2f}%, "
+              f"largest ensemble-logit difference {largest:.4f}")
+
+
+if __name__ == "__main__":
+    cli.run(main)

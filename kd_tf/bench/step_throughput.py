@@ -1,0 +1,244 @@
+"""The distillation step's speed as `fit` runs it (kd_tf's Distiller and
+TorchSGD), its two parts (the teachers' forward, the student's step), its
+FLOP roofline on this machine, and the reference's PyTorch step on the same
+workload in the same process (experiments/bench_step)."""
+
+import dataclasses
+import statistics
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kd_tf.config.recipes import STUDENT
+from kd_tf.distill.distiller import Distiller
+from kd_tf.distill.ensemble import TeacherEnsemble
+from kd_tf.models.registry import build_model
+from kd_tf.train import precision as precisions
+from kd_tf.train.optimizers import make_optimizer
+
+IMAGE_SHAPE = (32, 32, 3)
+TEMPERATURE = 4.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Rate:
+    """Images per second over several timed repeats (warm-up excluded)."""
+    name: str
+    images_per_second: tuple
+
+    @property
+    def median(self):
+        return statistics.median(self.images_per_second)
+
+    @property
+    def spread(self):
+        return min(self.images_per_second), max(self.images_per_second)
+
+    def line(self, reference=None):
+        low, high = self.spread
+        ratio = f"{self.median / reference.median:7.2f}x" if reference is not None else ""
+        return f"{self.name:<46}{self.median:>10.1f}  [{low:.1f} .. {high:.1f}]{ratio:>10}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    arch: str = "preresnet56"
+    num_teachers: int = 5
+    batch_size: int = 128
+    num_classes: int = 100
+    precision: str = "fp32"
+    teacher_precision: str | None = None  # the student's
+
+    def __post_init__(self):
+        if self.teacher_precision is None:
+            object.__setattr__(self, "teacher_precision", self.precision)
+    jit_compile: bool = False
+    steps: int = 3  # per timed repeat
+    repeats: int = 3
+    seed: int = 0
+
+    def batch(self):
+        """Random inputs in [-1, 1] and labels, the same for kd_tf and the reference."""
+        rng = np.random.default_rng(self.seed)
+        images = rng.uniform(-1, 1, (self.batch_size, *IMAGE_SHAPE)).astype(np.float32)
+        labels = rng.integers(0, self.num_classes, self.batch_size).astype(np.int32)
+        return images, labels
+
+
+def _timed(name, run_steps, workload):
+    """run_steps(n) runs n steps and waits for them; one warm-up call first."""
+    run_steps(max(1, workload.steps // 2))
+    rates = []
+    for _ in range(workload.repeats):
+        start = time.perf_counter()
+        run_steps(workload.steps)
+        rates.append(workload.steps * workload.batch_size / (time.perf_counter() - start))
+    return Rate(name, tuple(rates))
+
+
+class _BatchClock(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def _timed_fit(name, model, data, workload):
+    """One `fit` of warm-up + repeats x steps steps, timed between batch ends
+    (fit's own start-up excluded, as in a long run)."""
+    warmup = max(2, workload.steps // 2)
+    clock = _BatchClock()
+    model.fit(data, epochs=1, steps_per_epoch=warmup + workload.steps * workload.repeats, verbose=0,
+              callbacks=[clock])
+    ends = clock.times[warmup - 1::workload.steps]
+    return Rate(name, tuple(workload.steps * workload.batch_size / (b - a) for a, b in zip(ends, ends[1:])))
+
+
+def build_teachers(workload, precision=None):
+    with precisions.policy(precision or workload.teacher_precision):
+        return [build_model(workload.arch, workload.num_classes, IMAGE_SHAPE) for _ in range(workload.num_teachers)]
+
+
+def build_student(workload):
+    with precisions.policy(workload.precision):
+        return build_model(workload.arch, workload.num_classes, IMAGE_SHAPE)
+
+
+def distiller_for(workload, teachers):
+    keras.utils.set_random_seed(workload.seed)
+    distiller = Distiller(build_student(workload), TeacherEnsemble(teachers), temperature=TEMPERATURE)
+    recipe = dataclasses.replace(STUDENT, batch_size=workload.batch_size)
+    optimizer, _ = make_optimizer(recipe, workload.steps)
+    distiller.compile(optimizer=precisions.with_loss_scaling(optimizer, workload.precision),
+                      jit_compile=workload.jit_compile)
+    return distiller
+
+
+def _repeated(workload):
+    images, labels = workload.batch()
+    batch = {"image": images, "label": labels, "temperature": np.full(workload.batch_size, TEMPERATURE, np.float32)}
+    return tf.data.Dataset.from_tensors(batch).repeat()
+
+
+def kd_tf_step(workload, teachers):
+    """The whole step as `fit` runs it, one `fit` per timed repeat."""
+    return _timed_fit("kd_tf: distillation step (fit)", distiller_for(workload, teachers), _repeated(workload),
+                      workload)
+
+
+def kd_tf_teachers(workload, teachers):
+    ensemble = TeacherEnsemble(teachers)
+    forward = tf.function(lambda x: ensemble(x, training=False), jit_compile=workload.jit_compile)
+    images = tf.constant(workload.batch()[0])
+
+    def run(n):
+        for _ in range(n):
+            out = forward(images)
+        out.numpy()
+    return _timed(f"kd_tf: teachers' forward ({workload.teacher_precision})", run, workload)
+
+
+def kd_tf_student(workload):
+    """The student's step alone: forward, soft cross-entropy, backward and
+    update, with the teachers' logits given."""
+    keras.utils.set_random_seed(workload.seed)
+    student = build_student(workload)
+    recipe = dataclasses.replace(STUDENT, batch_size=workload.batch_size)
+    optimizer, _ = make_optimizer(recipe, workload.steps)
+    student.compile(optimizer=precisions.with_loss_scaling(optimizer, workload.precision),
+                    loss=keras.losses.CategoricalCrossentropy(from_logits=True), jit_compile=workload.jit_compile)
+    images, _ = workload.batch()
+    targets = tf.nn.softmax(tf.random.stateless_normal([workload.batch_size, workload.num_classes], [1, 2]))
+    data = tf.data.Dataset.from_tensors((images, targets)).repeat()
+    return _timed_fit(f"kd_tf: student's step ({workload.precision})", student, data, workload)
+
+
+def forward_flops(model, batch_size=1):
+    """FLOPs of one eval-mode forward pass (TensorFlow's op statistics on the
+    frozen graph: convolutions and matrix products)."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(
+        tf.TensorSpec([batch_size, *IMAGE_SHAPE], tf.float32))
+    graph = convert_variables_to_constants_v2(concrete).graph
+    builder = option_builder.ProfileOptionBuilder
+    options = builder(builder.float_operation()).with_empty_output().build()
+    return model_analyzer.profile(graph, options=options).total_float_ops
+
+
+def step_flops_per_image(workload):
+    """m teacher forwards and one student step (forward and a backward of
+    about twice its cost), per image."""
+    model = build_model(workload.arch, workload.num_classes, IMAGE_SHAPE)
+    forward = forward_flops(model)
+    return forward * (workload.num_teachers + 3), forward
+
+
+def conv_gflops(dtype="float32", batch=128, size=16, channels=32, steps=20):
+    """A plain 3x3 convolution's rate here (the stage-2 shape of a CIFAR
+    PreResNet): what the step's convolutions could reach."""
+    x = tf.random.normal([batch, size, size, channels], dtype=tf.float32)
+    w = tf.random.normal([3, 3, channels, channels], dtype=tf.float32)
+    x, w = tf.cast(x, dtype), tf.cast(w, dtype)
+    conv = tf.function(lambda a, b: tf.nn.conv2d(a, b, 1, "SAME"))
+    conv(x, w).numpy()
+    start = time.perf_counter()
+    for _ in range(steps):
+        out = conv(x, w)
+    out.numpy()
+    flops = 2 * batch * size * size * 9 * channels * channels * steps
+    return flops / (time.perf_counter() - start) / 1e9
+
+
+def bf16_teacher_fidelity(workload):
+    """Top-1 agreement (%) of bf16 teachers with the same teachers in fp32 on
+    the batch, and the largest difference of their ensemble logits."""
+    fp32 = build_teachers(workload, "fp32")
+    bf16 = build_teachers(workload, "bf16")
+    images = tf.constant(workload.batch()[0])
+    for a, b in zip(fp32, bf16):
+        b(images[:1], training=False)
+        b.set_weights(a.get_weights())
+    exact = np.asarray(TeacherEnsemble(fp32)(images, training=False), np.float32)
+    reduced = np.asarray(tf.cast(TeacherEnsemble(bf16)(images, training=False), tf.float32))
+    agreement = 100.0 * np.mean(np.argmax(exact, -1) == np.argmax(reduced, -1))
+    return agreement, float(np.max(np.abs(exact - reduced)))
+
+
+def reference_rates(workload, autocast_teachers=False):
+    """The reference's step (kd_tf/bench/torch_reference.py) on the same
+    batch: the whole step, and the teachers' forward alone."""
+    from kd_tf.bench import torch_reference as ref
+
+    torch = ref.torch
+    torch.manual_seed(workload.seed)
+    depth = int(workload.arch[len("preresnet"):])
+    teachers = [ref.PreResNet(depth, workload.num_classes) for _ in range(workload.num_teachers)]
+    step = ref.ReferenceStep(teachers, ref.PreResNet(depth, workload.num_classes), TEMPERATURE, lr=STUDENT.lr,
+                             weight_decay=STUDENT.weight_decay)
+    images = torch.from_numpy(np.ascontiguousarray(np.transpose(workload.batch()[0], (0, 3, 1, 2))))
+    label = "reference: distillation step (torch"
+    if autocast_teachers:
+        plain = step.teacher_logits
+
+        def teacher_logits(inputs):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return plain(inputs).float()
+        step.teacher_logits = teacher_logits
+        label += ", bf16 autocast teachers"
+
+    def run(n):
+        for _ in range(n):
+            step(images)
+
+    def teachers_only(n):
+        for _ in range(n):
+            step.teacher_logits(images)
+    return (_timed(label + ")", run, workload),
+            _timed("reference: teachers' forward" + (" (bf16 autocast)" if autocast_teachers else ""),
+                   teachers_only, workload))

@@ -66,8 +66,9 @@ def main():
     peak = bench.conv_gflops("float32")
     print(f"FLOPs per image: {forward / 1e6:.1f} M per forward pass, {per_image / 1e6:.1f} M per step "
           f"(m forwards + 3 for the student)")
-    print(f"fp32 3x3 convolution here: {peak:.0f} GFLOP/s -> fp32 roofline {peak * 1e9 / per_image:.1f} images/s; "
-          f"the step reaches {100 * step.median * per_image / (peak * 1e9):.0f}% of it")
+    roofline = peak * 1e9 / per_image
+    print(f"fp32 3x3 convolutions (PreResNet stage shapes) here: {peak:.0f} GFLOP/s -> fp32 roofline "
+          f"{roofline:.1f} images/s; the step reaches {100 * step.median / roofline:.0f}% of it")
     if workload.teacher_precision == "bf16":
         agreement, largest = bench.bf16_teacher_fidelity(workload)
         print(f"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement {agreement:.2f}%, "

@@ -43,9 +43,43 @@ def synchronized_batch_norm(enabled=True):
         _synchronized[0] = previous
 
 
+@keras.saving.register_keras_serializable(package="kd_tf")
+class BatchNorm(keras.layers.BatchNormalization):
+    """Keras's BatchNormalization, in one kernel per call on the TensorFlow
+    backend: FusedBatchNormV3 takes bf16/fp16 inputs with float32 statistics,
+    where Keras casts every activation to float32 and back and normalises in
+    several ops. The moving statistics are updated as Keras updates them
+    (biased batch variance), so that results do not depend on the path.
+    Other backends, synchronised BatchNorm and masks take Keras's path."""
+
+    def call(self, inputs, training=None, mask=None):
+        if (keras.backend.backend() != "tensorflow" or self.synchronized or mask is not None or self.renorm
+                or len(inputs.shape) != 4 or self.axis not in (-1, 3) or not (self.center and self.scale)
+                or not isinstance(training, (bool, type(None)))):
+            return super().call(inputs, training=training, mask=mask)
+        return _fused_batch_norm(self, inputs, bool(training) and self.trainable)
+
+
+def _fused_batch_norm(layer, inputs, training):
+    import tensorflow as tf  # the TensorFlow backend's kernel
+
+    x = tf.cast(inputs, "float32") if inputs.dtype == tf.float64 else inputs
+    if not training:
+        outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            x, layer.gamma.value, layer.beta.value, mean=layer.moving_mean.value,
+            variance=layer.moving_variance.value, epsilon=layer.epsilon, is_training=False)
+        return outputs
+    outputs, mean, unbiased = tf.compat.v1.nn.fused_batch_norm(x, layer.gamma.value, layer.beta.value,
+                                                               epsilon=layer.epsilon, is_training=True)
+    rows = tf.cast(tf.reduce_prod(tf.shape(x)[:3]), "float32")
+    variance = unbiased * (rows - 1.0) / rows  # the kernel's variance is Bessel-corrected
+    layer.moving_mean.assign(layer.moving_mean * layer.momentum + mean * (1.0 - layer.momentum))
+    layer.moving_variance.assign(layer.moving_variance * layer.momentum + variance * (1.0 - layer.momentum))
+    return outputs
+
+
 def batch_norm(name):
-    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name,
-                                           synchronized=_synchronized[0])
+    return BatchNorm(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, synchronized=_synchronized[0])
 
 
 def layer_norm(name):

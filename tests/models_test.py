@@ -6,10 +6,11 @@ import os
 
 import keras
 import numpy as np
+import tensorflow as tf
 from absl.testing import absltest, parameterized
 
 from kd_tf.config import choices
-from kd_tf.models.layers import TorchConv2D
+from kd_tf.models.layers import BatchNorm, TorchConv2D
 from kd_tf.models.registry import build_model, spec
 from tests import numpy_reference as ref
 
@@ -187,6 +188,46 @@ class TorchInitialisationTest(absltest.TestCase):
             self.assertAlmostEqual(bias.std(), k * np.sqrt(2 / 3), delta=0.1 * k, msg=name)
             self.assertLess(np.abs(bias).max(), 2 * k)
             self.assertLess(abs(bias[100:200].mean()), 0.3 * k, name)  # the forget gate's block
+
+
+
+class FusedBatchNormTest(parameterized.TestCase):
+    """kd_tf's BatchNorm (one fused kernel on the TensorFlow backend) computes
+    what Keras's BatchNormalization computes: outputs, moving statistics and
+    gradients, in training and inference, in fp32 and bf16."""
+
+    @parameterized.parameters("float32", "mixed_bfloat16")
+    def test_fused_equals_keras(self, policy):
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(policy)
+        self.addCleanup(keras.config.set_dtype_policy, previous)
+        keras_bn, fused = (cls(momentum=0.9, epsilon=1e-5) for cls in (keras.layers.BatchNormalization, BatchNorm))
+        x = tf.random.stateless_normal([8, 5, 5, 4], seed=[1, 2]) * 3 + 1
+        for layer in (keras_bn, fused):
+            layer.build(x.shape)
+            layer.gamma.assign(np.linspace(0.5, 2.0, 4))
+            layer.beta.assign(np.linspace(-1.0, 1.0, 4))
+        tolerance = 1e-5 if policy == "float32" else 2e-2
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            outputs = [layer(x, training=True) for layer in (keras_bn, fused)]
+            losses = [tf.reduce_sum(tf.cast(y, "float32") ** 2) for y in outputs]
+        self.assertEqual(outputs[0].dtype, outputs[1].dtype)
+        np.testing.assert_allclose(tf.cast(outputs[1], "float32"), tf.cast(outputs[0], "float32"), atol=tolerance)
+        for name in ("moving_mean", "moving_variance"):
+            np.testing.assert_allclose(getattr(fused, name).numpy(), getattr(keras_bn, name).numpy(), rtol=1e-6,
+                                       atol=1e-6, err_msg=name)
+        for a, b in ((x, x), (keras_bn.gamma, fused.gamma), (keras_bn.beta, fused.beta)):
+            ga, gb = tape.gradient(losses[0], a), tape.gradient(losses[1], b)
+            np.testing.assert_allclose(gb, ga, rtol=1e-3 if policy == "float32" else 5e-2, atol=1e-3)
+        inference = [tf.cast(layer(x, training=False), "float32") for layer in (keras_bn, fused)]
+        np.testing.assert_allclose(inference[1], inference[0], atol=tolerance)
+
+    def test_the_models_use_it(self):
+        model = build_model("preresnet20", 10, (32, 32, 3))
+        norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+        self.assertNotEmpty(norms)
+        self.assertTrue(all(isinstance(layer, BatchNorm) for layer in norms))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,45 @@
+"""bench_step runs end to end on a tiny workload and prints every figure it
+promises (the speed figures themselves are the README's, not a test's)."""
+
+import os
+import re
+import unittest
+
+from absl.testing import absltest
+
+from kd_tf.bench.torch_reference import TORCH_MISSING, torch
+from tests import binaries
+
+
+class BenchStepTest(absltest.TestCase):
+    @unittest.skipIf(torch is None, TORCH_MISSING)
+    def test_prints_kd_tf_the_reference_the_parts_and_the_roofline(self):
+        proc, _ = binaries.run("bench_step", "--arch=preresnet20", "--num_teachers=2", "--batch_size=16",
+                               "--steps=2", "--repeats=2", "--teacher_precision=bf16", "--compare_reference")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        out = proc.stdout
+        for label in ("reference: distillation step (torch)", "kd_tf: distillation step (fit)",
+                      "kd_tf: teachers' forward (bf16)", "kd_tf: student's step (fp32)",
+                      "reference: distillation step (torch, bf16 autocast teachers)"):
+            rate = re.search(re.escape(label) + r"\s+([\d.]+)\s+\[([\d.]+) \.\. ([\d.]+)\]", out)
+            self.assertIsNotNone(rate, f"{label} missing from:\n{out}")
+            median, low, high = map(float, rate.groups())
+            self.assertTrue(0 < low <= median <= high, label)
+        self.assertRegex(out, r"kd_tf: distillation step \(fit\)\s+[\d.]+\s+\[.*\]\s+[\d.]+x")
+        flops = re.search(r"FLOPs per image: ([\d.]+) M per forward pass, ([\d.]+) M per step", out)
+        self.assertAlmostEqual(float(flops.group(2)), float(flops.group(1)) * (2 + 3), delta=0.5)
+        self.assertRegex(out, r"roofline [\d.]+ images/s; the step reaches \d+% of it")
+        self.assertRegex(out, r"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement "
+                              r"[\d.]+%, largest ensemble-logit difference [\d.]+")
+
+    def test_compare_reference_without_torch_is_a_clear_error(self):
+        hidden = self.create_tempdir()  # a torch package that fails to import, ahead of any installed one
+        hidden.create_file("torch/__init__.py", "raise ImportError('hidden by the test')\n")
+        path = os.pathsep.join(p for p in (hidden.full_path, os.environ.get("PYTHONPATH")) if p)
+        proc, _ = binaries.run("bench_step", "--compare_reference", env={"PYTHONPATH": path})
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("torch is not installed", proc.stderr)
+
+
+if __name__ == "__main__":
+    absltest.main()

@@ -23,6 +23,8 @@ class SNGAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        # Built from the start: it has no call() that fit could build it from (fit tries under a strategy).
+        self.built = True
 
     def build(self, input_shape=None):
         self.built = True  # the generator and discriminator arrive built

@@ -51,7 +51,6 @@ def build(config, properties, strategy):
                     d_optimizer=adam(config.gen_steps * config.disc_steps_per_gen_step), jit_compile=False)
         # Create the optimizers' slots now, so that a checkpoint restores into them.
         gan.g_optimizer.build(generator.trainable_variables)
-        gan.built = True  # its two networks are; it has no call() of its own to build from a batch
         fit_on_distributed_data(gan)
         gan.d_optimizer.build(discriminator.trainable_variables)
     return gan

@@ -34,14 +34,6 @@ def rmtree(path):
         tf.io.gfile.rmtree(path)
 
 
-def listdir(path):
-    return tf.io.gfile.listdir(path) if tf.io.gfile.isdir(path) else []
-
-
-def glob(pattern):
-    return tf.io.gfile.glob(pattern)
-
-
 def read_bytes(path):
     with tf.io.gfile.GFile(path, "rb") as f:
         return f.read()
@@ -84,10 +76,6 @@ def load_npz(path):
     """A dict of arrays (read whole: np.load cannot seek in a bucket)."""
     with np.load(io.BytesIO(read_bytes(path)), allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
-
-
-def load_npy(path):
-    return np.load(io.BytesIO(read_bytes(path)), allow_pickle=False)
 
 
 def save_figure(figure, path, **kwargs):

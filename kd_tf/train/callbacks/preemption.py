@@ -42,7 +42,10 @@ class SaveOnPreemption(keras.callbacks.Callback):
                         "again to resume from it (exit status %d).", self.what, PREEMPTED_EXIT)
         sys.exit(PREEMPTED_EXIT)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
+        # At the start of each step (the state of the steps done), not at its end: a batch-end hook
+        # would turn off Keras's asynchronous callbacks and wait for every step's logs on the host.
+        # A SIGTERM during the very last step is noticed by no further step, and the run finishes.
         self.handler.save_checkpoint_if_preempted()
 
     def close(self):

@@ -96,7 +96,7 @@ def capacity(scale, root):
     """Appendix C.1, Fig 12: ResNet-20 teachers into ResNet-20 or 56 students;
     ResNet-56 teachers into ResNet-56 or 110."""
     b = Builder(scale, root)
-    pairs = scale.pick((("preresnet20", "preresnet20"), ("preresnet20", "preresnet56"),
+    pairs = scale.axis((("preresnet20", "preresnet20"), ("preresnet20", "preresnet56"),
                         ("preresnet56", "preresnet56"), ("preresnet56", "preresnet110")),
                        (("preresnet8", "preresnet8"), ("preresnet8", "preresnet14"),
                         ("preresnet14", "preresnet14"), ("preresnet14", "preresnet20")))

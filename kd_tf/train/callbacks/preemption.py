@@ -9,6 +9,7 @@ collective). It saves through `save` here, into the run's own numbered
 checkpoints, and restores nothing itself (the job restored before)."""
 
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -31,15 +32,17 @@ class SaveOnPreemption(keras.callbacks.Callback):
         if resolver is not None and not resolver.cluster_spec().jobs:
             resolver = None  # one process: no coordination service
         # The handler's own (empty) checkpoint, and a directory it only reads (and finds absent): it saves
-        # through `save` alone.
-        unused = os.path.join(tempfile.gettempdir(), f"kd_tf-preemption-{os.getpid()}-{id(self)}")
+        # through `save` alone. A non-chief handler makes a `workertemp_<task>` directory beside that one,
+        # so both live in a scratch directory of ours, deleted when the watch ends.
+        self.scratch = tempfile.mkdtemp(prefix="kd_tf-preemption-")
         self.handler = tf.distribute.experimental.PreemptionCheckpointHandler(
-            resolver, tf.train.Checkpoint(), checkpoint_dir=unused,
+            resolver, tf.train.Checkpoint(), checkpoint_dir=os.path.join(self.scratch, "unused"),
             termination_config=tf.distribute.experimental.TerminationConfig(exit_fn=self._exit, save_fn=save))
 
     def _exit(self):
         logging.warning("Stopped by SIGTERM: %s saved a checkpoint of the step it reached; run the same command "
                         "again to resume from it (exit status %d).", self.what, PREEMPTED_EXIT)
+        shutil.rmtree(self.scratch, ignore_errors=True)
         sys.exit(PREEMPTED_EXIT)
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -53,3 +56,4 @@ class SaveOnPreemption(keras.callbacks.Callback):
         export are redone by a rerun, from the last checkpoint)."""
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         self.handler = None  # its __del__ stops its watcher threads
+        shutil.rmtree(self.scratch, ignore_errors=True)

@@ -23,7 +23,7 @@ flags.DEFINE_enum("teacher_precision", None, ["fp32", "bf16", "fp16"],
 flags.DEFINE_boolean("jit_compile", None, "XLA-compile kd_tf's step (default off).")
 flags.DEFINE_boolean("compare_reference", False, "Also time the reference's PyTorch step (needs torch).")
 flags.DEFINE_integer("steps", 3, "Steps per timed repeat.", lower_bound=1)
-flags.DEFINE_integer("repeats", 3, "Timed repeats (after a warm-up).", lower_bound=1)
+flags.DEFINE_integer("repeats", 5, "Timed repeats (after a warm-up).", lower_bound=1)
 
 
 def main():
@@ -57,6 +57,7 @@ def main():
     print(step.line(reference))
     print(bench.kd_tf_teachers(workload, teachers).line(reference_teachers if FLAGS.compare_reference else None))
     print(bench.kd_tf_student(workload).line())
+    print(bench.kd_tf_cached_step(workload, teachers).line(reference))
     if FLAGS.compare_reference and workload.teacher_precision == "bf16":
         reference_bf16, _ = bench.reference_rates(workload, autocast_teachers=True)
         print(reference_bf16.line())

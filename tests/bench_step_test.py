@@ -20,6 +20,7 @@ class BenchStepTest(absltest.TestCase):
         out = proc.stdout
         for label in ("reference: distillation step (torch)", "kd_tf: distillation step (fit)",
                       "kd_tf: teachers' forward (bf16)", "kd_tf: student's step (fp32)",
+                      "kd_tf: step, cached teacher logits (aug=none)",
                       "reference: distillation step (torch, bf16 autocast teachers)"):
             rate = re.search(re.escape(label) + r"\s+([\d.]+)\s+\[([\d.]+) \.\. ([\d.]+)\]", out)
             self.assertIsNotNone(rate, f"{label} missing from:\n{out}")

@@ -187,6 +187,23 @@ class DistillEndToEndTest(absltest.TestCase):
         self.assertNotIn("training one", proc.stderr)
         self.assertTrue(os.path.exists(os.path.join(workspace, "runs", "gan_run", "results.json")))
 
+    def test_cached_teacher_logits_under_aug_none(self):
+        # --aug=none computes the teachers' logits once; --nocache_teacher_logits runs them in every step.
+        results = {}
+        for flag in ("--cache_teacher_logits", "--nocache_teacher_logits"):
+            output = os.path.join(self.root, flag.strip("-"))
+            proc, _ = _run("distill", "--aug=none", "--num_teachers=2", "--epochs=2", flag,
+                           f"--teacher_dir={self.teacher_dir}", f"--output_dir={output}")
+            self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+            self.assertEqual("Teacher logits on the 4,000 distillation rows" in proc.stderr,
+                             flag == "--cache_teacher_logits")
+            with open(os.path.join(output, "results.json")) as f:
+                results[flag] = json.load(f)["student"]["test"]
+        cached, computed = results["--cache_teacher_logits"], results["--nocache_teacher_logits"]
+        for name in ("accuracy", "agreement", "kl", "nll"):
+            self.assertAlmostEqual(cached[name], computed[name], delta=1e-3 * max(1.0, abs(computed[name])),
+                                   msg=name)
+
     def test_engine_flags(self):
         output = os.path.join(self.root, "engine")
         proc, _ = _run("distill", "--aug=baseline", "--loss=cvx", "--optimizer=adam", "--lr=0.001",

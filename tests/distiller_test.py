@@ -86,6 +86,34 @@ class DistillerTest(parameterized.TestCase):
         self.assertAlmostEqual(logs["agreement"][0], ref.agreement(t, s), places=3)
         self.assertAlmostEqual(logs["kl"][0], ref.kl(t, s), places=4)
 
+    def test_cached_teacher_logits_give_the_same_step(self):
+        # --aug=none: batches carry the teachers' logits, computed once; the step must equal one that runs them.
+        batch = fixtures.mnist_like_batch(batch_size=16, seed=4)
+        after = {}
+        for case in ("computed", "cached", "other"):
+            distiller = fixtures.lenet_distiller(num_teachers=2)
+            distiller.compile(optimizer=TorchSGD(0.1, momentum=0.9))
+            fed = dict(batch)
+            if case != "computed":
+                logits = np.asarray(distiller.teacher(batch["image"]), np.float32)
+                fed["teacher_logits"] = logits if case == "cached" else logits + 3.0 * np.eye(10, dtype=np.float32)[
+                    np.arange(16) % 10]  # other logits
+            logs = distiller.fit(tf.data.Dataset.from_tensors(fed).repeat(3), epochs=1, verbose=0).history
+            after[case] = ([np.array(w) for w in distiller.student.trainable_weights], logs["loss"][0])
+        for a, b in zip(after["computed"][0], after["cached"][0]):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+        self.assertAlmostEqual(after["computed"][1], after["cached"][1], places=5)
+        # The cached rows are what the step reads: other logits move the weights elsewhere.
+        self.assertGreater(max(np.max(np.abs(a - b)) for a, b in zip(after["computed"][0], after["other"][0])), 1e-3)
+
+    def test_cached_logits_are_refused_where_each_member_is_needed(self):
+        distiller = fixtures.lenet_distiller(num_teachers=2, loss="avg_sym_kl")
+        distiller.compile(optimizer=TorchSGD(0.1))
+        batch = fixtures.mnist_like_batch(batch_size=8)
+        batch["teacher_logits"] = np.zeros([8, 10], np.float32)
+        with self.assertRaisesRegex(ValueError, "each member"):
+            distiller.fit(_one_batch(batch), epochs=1, verbose=0)
+
     def test_evaluate_reports_all_metrics(self):
         distiller = fixtures.lenet_distiller()
         distiller.compile(optimizer=TorchSGD(0.1))

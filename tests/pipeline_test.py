@@ -74,6 +74,35 @@ class PipelineTest(absltest.TestCase):
         pixels = np.round((batch["image"] + 1) / 2 * 255).astype(np.uint8)
         self.assertTrue(all(p.tobytes() in clean for p in pixels))
 
+    def test_cached_teacher_logits_travel_with_their_rows(self):
+        # A stand-in "teacher": each row's logits are its clean image's pixel sum and its index.
+        clean = pipeline.evaluation_dataset(self.data, 500, self.props)
+        sums = np.concatenate([np.sum(b["image"], axis=(1, 2, 3)) for b in _batches(clean)])
+        two_parts = distillation_set.build(self.split, 4.0, splits={"d0": 4.0, "d1": 2.0})
+        parts_sums = np.concatenate([np.sum(b["image"], axis=(1, 2, 3)) for b in
+                                     _batches(pipeline.evaluation_dataset(two_parts, 500, self.props))])
+        for data, row_sums in ((self.data, sums), (two_parts, parts_sums)):
+            table = np.stack([row_sums, np.arange(len(data), dtype=np.float32)], axis=1)
+            spec = StreamSpec("none", 32, 0, 2)
+            batches = _batches(pipeline.stream(data, self.props, spec, teacher_logits=table))
+            plain = _batches(pipeline.stream(data, self.props, spec))
+            seen = []
+            for batch, without in zip(batches, plain):
+                np.testing.assert_array_equal(batch["image"], without["image"])  # the stream is otherwise unchanged
+                np.testing.assert_allclose(batch["teacher_logits"][:, 0], np.sum(batch["image"], axis=(1, 2, 3)),
+                                           rtol=1e-5)
+                seen.extend(batch["teacher_logits"][:, 1].astype(int))
+            steps = len(batches) // 2
+            self.assertEqual(len(set(seen[:steps * 32])), steps * 32)  # distinct rows within an epoch
+            resumed = _batches(pipeline.stream(data, self.props, spec, 0, skip_steps=3, teacher_logits=table))
+            _assert_same_batches(batches[3:], resumed)
+
+    def test_cached_teacher_logits_only_where_inputs_repeat(self):
+        table = np.zeros([len(self.data), 10], np.float32)
+        for policy in ("baseline", "mixup", "noise"):
+            with self.assertRaisesRegex(ValueError, "--aug=none"):
+                pipeline.stream(self.data, self.props, StreamSpec(policy, 32, 0, 1), teacher_logits=table)
+
     # --- mixup -----------------------------------------------------------------
 
     def test_mixup_batch_is_a_mix_of_the_baseline_batch(self):

@@ -211,6 +211,40 @@ class DistributedInputTest(absltest.TestCase):
                                 steps_per_epoch=steps, verbose=0).history
         self.assertTrue(np.isfinite(history["loss"][0]))
 
+    def test_cached_teacher_logits_split_with_their_rows(self):
+        # --aug=none under 2 replicas: logits predicted over both replicas, then carried by each replica's rows.
+        from kd_tf.data import distillation_set, sources
+        from kd_tf.data.pipeline import distributed_stream
+        from kd_tf.data.stream_spec import StreamSpec
+        from kd_tf.train import evaluation
+
+        data = sources.load("mnist5k")
+        train = distillation_set.from_split(data.train.subset(np.arange(256)), 4.0)
+        spec = StreamSpec("none", 64, 0, 1)
+        mirrored = _mirrored()
+        weights = {}
+        for case in ("computed", "cached", "misaligned"):
+            with mirrored.scope():
+                distiller = fixtures.lenet_distiller(num_teachers=2)
+                distiller.compile(optimizer=TorchSGD(0.1, momentum=0.9))
+                for member in distiller.teacher.members:  # untrained teachers answer alike for every row: sharpen
+                    kernel = member.weights[-2]  # the last layer's kernel (members are frozen)
+                    kernel.assign(kernel * 100.0)
+            logits = None
+            if case != "computed":
+                _, logits = evaluation.predict(distiller.teacher, train, data.properties, strategy=mirrored)
+                self.assertEqual(logits.shape, (256, 10))
+                if case == "misaligned":  # each row given its neighbour's logits
+                    logits = np.roll(logits, 1, axis=0)
+            distiller.fit(distributed_stream(mirrored, train, data.properties, spec, teacher_logits=logits),
+                          epochs=1, steps_per_epoch=4, verbose=0)
+            weights[case] = [np.array(w) for w in distiller.student.trainable_weights]
+        for a, b in zip(weights["computed"], weights["cached"]):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        # Rows matter: a misalignment would show.
+        self.assertGreater(max(np.max(np.abs(a - b)) for a, b in zip(weights["computed"], weights["misaligned"])),
+                           1e-4)
+
 
 def _initial_student_weights():
     return [np.array(w) for w in fixtures.lenet_distiller(num_teachers=1).student.trainable_weights]

@@ -118,9 +118,11 @@ def distiller_for(workload, teachers):
     return distiller
 
 
-def _repeated(workload):
+def _repeated(workload, teacher_logits=None):
     images, labels = workload.batch()
     batch = {"image": images, "label": labels, "temperature": np.full(workload.batch_size, TEMPERATURE, np.float32)}
+    if teacher_logits is not None:
+        batch["teacher_logits"] = teacher_logits
     return tf.data.Dataset.from_tensors(batch).repeat()
 
 
@@ -128,6 +130,15 @@ def kd_tf_step(workload, teachers):
     """The whole step as `fit` runs it, one `fit` per timed repeat."""
     return _timed_fit("kd_tf: distillation step (fit)", distiller_for(workload, teachers), _repeated(workload),
                       workload)
+
+
+def kd_tf_cached_step(workload, teachers):
+    """The step as `fit` runs it under --aug=none, whose batches carry the
+    teachers' logits, computed once before training (the inputs repeat)."""
+    logits = np.asarray(tf.cast(TeacherEnsemble(teachers)(tf.constant(workload.batch()[0]), training=False),
+                                tf.float32))
+    return _timed_fit("kd_tf: step, cached teacher logits (aug=none)", distiller_for(workload, teachers),
+                      _repeated(workload, logits), workload)
 
 
 def kd_tf_teachers(workload, teachers):

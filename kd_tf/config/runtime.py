@@ -26,6 +26,11 @@ class Runtime:
                                  "share (Keras's synchronized BatchNormalization). auto: on with more than one "
                                  "replica, so that training matches one device, as the reference ran.",
                                  choices=choices.SWITCHES)
+    cache_teacher_logits: bool = option(True, "--aug=none: the teachers' logits on the distillation set, "
+                                        "computed once before training and read by every epoch (its inputs "
+                                        "repeat exactly), rather than the teachers run in every step; equal up "
+                                        "to float rounding (not with --loss=avg_sym_kl, which needs each "
+                                        "member's).")
 
     def __post_init__(self):
         value = self.steps_per_execution

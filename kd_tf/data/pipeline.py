@@ -24,7 +24,7 @@ from kd_tf.data.stages import batch_stage, finish_example
 from kd_tf.data.stream_spec import Layout, StreamSpec, check_policy, rows_per_part, steps_per_epoch
 
 
-def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps=0):
+def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps=0, teacher_logits=None):
     """The per-replica batch stream of one input pipeline.
 
     Without an input context (one device, or Keras distributing it) the batches
@@ -33,8 +33,16 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
     per-replica batches. `data` is a DistillationSet, or a streamed split.
     skip_steps: global steps of start_epoch already done (a mid-epoch resume);
     their examples are dropped before they are read, decoded or augmented, and
-    the batches that follow are those of the uninterrupted stream."""
+    the batches that follow are those of the uninterrupted stream.
+    teacher_logits: [len(data), classes] rows of the teachers' logits on the
+    clean inputs (--aug=none, whose inputs repeat exactly every epoch): each
+    example then carries its row as "teacher_logits", and the step skips the
+    teachers."""
     check_policy(spec.policy, properties)
+    if teacher_logits is not None and (spec.policy != "none" or properties.streaming):
+        raise ValueError("Cached teacher logits stand for the teachers only where inputs repeat exactly: "
+                         f"--aug=none on an in-memory dataset, not --aug={spec.policy}"
+                         + (" on a streamed one" if properties.streaming else "") + ".")
     layout = Layout.of(spec, input_context)
     skip_batches = skip_steps * layout.replicas // layout.pipelines  # this pipeline's batches per step
     if properties.streaming:
@@ -48,6 +56,7 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
     inputs = tf.constant(data.images)
     labels = tf.constant(data.labels, tf.int32)
     temperatures = tf.constant(data.temperatures, tf.float32)
+    cached = None if teacher_logits is None else tf.constant(teacher_logits, tf.float32)
     n = len(data)
     text = properties.kind == "text"
 
@@ -56,8 +65,11 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
         x = x if text else unit_interval(x)
         if not text:
             x.set_shape(properties.image_shape)
-        return finish_example(x, tf.gather(labels, index), tf.gather(temperatures, index),
-                              keys.key(spec.seed, keys.EXAMPLE, epoch, index), spec, properties)
+        out = finish_example(x, tf.gather(labels, index), tf.gather(temperatures, index),
+                             keys.key(spec.seed, keys.EXAMPLE, epoch, index), spec, properties)
+        if cached is not None:
+            out["teacher_logits"] = tf.gather(cached, index)
+        return out
 
     def examples(order, epoch, rows, skip):
         """`skip`: this pipeline's batches of the epoch already done."""
@@ -113,13 +125,15 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
     return ds.apply(tf.data.experimental.assert_cardinality(total)).prefetch(tf.data.AUTOTUNE)
 
 
-def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_steps=0, image_dtype=None):
+def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_steps=0, image_dtype=None,
+                       teacher_logits=None):
     """The stream as the strategy's per-replica input (static per-replica shapes).
     image_dtype: what images cross to the device as (e.g. bfloat16 when every
-    model computes in it and would cast them on arrival anyway: half the bytes)."""
+    model computes in it and would cast them on arrival anyway: half the bytes).
+    teacher_logits: see stream()."""
     def per_pipeline(context):
         log_input_share("distillation", context, spec.batch_size)
-        ds = stream(data, properties, spec, start_epoch, context, skip_steps)
+        ds = stream(data, properties, spec, start_epoch, context, skip_steps, teacher_logits)
         if image_dtype is not None and properties.kind == "image":
             ds = ds.map(lambda b: {**b, "image": tf.cast(b["image"], image_dtype)})
         return ds

@@ -2,7 +2,8 @@
 into a student on exactly the batch the student sees.
 
 Batches are dicts from kd_tf.data.pipeline: "image", "label" (-1 where a row
-has no true label) and, for distillation, a per-row "temperature".
+has no true label) and, for distillation, a per-row "temperature"; where the
+inputs repeat exactly, also the teachers' "teacher_logits", computed once.
 
 The loss and metrics are keras.ops; the step itself is TensorFlow's
 (GradientTape and the replica context), since Keras 3 custom train steps are
@@ -139,7 +140,12 @@ class Distiller(keras.Model):
         if self.sampler is not None:
             data = self.sampler.append(data, self.optimizer.iterations)
         x = data["image"]
-        teacher_logits, member_logits = self.teacher_outputs(x)
+        if "teacher_logits" in data:  # computed once for inputs that repeat exactly (--aug=none)
+            if self.loss_name == "avg_sym_kl":
+                raise ValueError("avg_sym_kl needs each member's logits: cached ensemble logits will not do.")
+            teacher_logits, member_logits = ops.cast(data["teacher_logits"], "float32"), None
+        else:
+            teacher_logits, member_logits = self.teacher_outputs(x)
         teacher_logits = ops.stop_gradient(teacher_logits)
         with tf.GradientTape() as tape:
             # Losses and metrics in float32 whatever the student computes in.

@@ -234,6 +234,7 @@ def run(config, runtime, flags_text=""):
     # When teachers and student compute in the same reduced precision, images
     # cross to the device in it: their first layers would cast them anyway.
     feed_dtype = precision.compute_dtype(config.precision) if config.precision == config.teacher_precision else None
+    cached_logits = cached_teacher_logits(config, runtime, data, props, teacher, strategy)
     guard = NonFiniteLossGuard()
     test_data = evaluation_dataset(dataset.test, 500, props)
 
@@ -244,7 +245,8 @@ def run(config, runtime, flags_text=""):
         if distiller.steps_per_execution != wanted:
             distiller.steps_per_execution, distiller.train_function = wanted, None
         distiller.fit(
-            distributed_stream(strategy, data, props, spec, first_epoch, skip_steps, feed_dtype), epochs=last_epoch,
+            distributed_stream(strategy, data, props, spec, first_epoch, skip_steps, feed_dtype, cached_logits),
+            epochs=last_epoch,
             initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch, validation_data=test_data, verbose=0,
             # The checkpoint comes last: a saved epoch implies its logs are written.
             callbacks=[
@@ -293,6 +295,18 @@ def run(config, runtime, flags_text=""):
     results["wall_seconds"] = round(time.time() - start, 1)
     storage.write_json(run_dir.results_json, results)
     return results
+
+
+def cached_teacher_logits(config, runtime, data, props, teacher, strategy):
+    """The teachers' logits on every row of the distillation set, for
+    --aug=none (whose inputs repeat exactly each epoch): one pass here instead
+    of one per epoch. None where the teachers must run in the step."""
+    if not runtime.cache_teacher_logits or config.aug != "none" or props.streaming or config.loss == "avg_sym_kl":
+        return None
+    _, logits = evaluation.predict(teacher, data, props, strategy=strategy,
+                                   label=f"Teacher logits on the {len(data):,} distillation rows (--aug=none: "
+                                         f"computed once, read by every epoch)")
+    return logits
 
 
 def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=False, runtime=Runtime()):

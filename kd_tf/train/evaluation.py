@@ -36,11 +36,14 @@ def generalisation(labels, logits):
     return out
 
 
-def predict(model, split, properties, batch_size=EVAL_BATCH, strategy=None):
+def predict(model, split, properties, batch_size=EVAL_BATCH, strategy=None, label=None):
     """(labels, logits) of `model` in eval mode on the clean inputs of a split,
-    labels read from the same stream (streamed splits have no label array)."""
-    labels, (logits,) = predict_batches([model], evaluation_dataset(split, batch_size, properties),
-                                        strategy=strategy, batch_size=batch_size)
+    labels read from the same stream (streamed splits have no label array);
+    with a label, progress lines."""
+    batches = evaluation_dataset(split, batch_size, properties)
+    total = None if properties is not None and properties.streaming else -(-len(split.labels) // batch_size)
+    labels, (logits,) = predict_batches([model], batches, label=label, total_batches=total, strategy=strategy,
+                                        batch_size=batch_size)
     return labels, logits
 
 

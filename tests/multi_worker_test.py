@@ -37,6 +37,20 @@ def _recorded(run_dir, step_test):
     return any(step_test(s) for s in steps)
 
 
+def _left_by_kd_tf(tmp):
+    """What a job left in its temporary directory, but TensorFlow's autograph
+    modules (left behind at times) and their bytecode in __pycache__."""
+    def autograph(name):
+        return name.startswith("__autograph_generated_file")
+    left = []
+    for name in sorted(os.listdir(tmp)):
+        if name == "__pycache__":
+            left += [f"__pycache__/{n}" for n in sorted(os.listdir(os.path.join(tmp, name))) if not autograph(n)]
+        elif not autograph(name):
+            left.append(name)
+    return left
+
+
 class MultiWorkerDistillTest(absltest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -53,9 +67,7 @@ class MultiWorkerDistillTest(absltest.TestCase):
         proc, _ = cls.run_cluster(cls.cluster, TMPDIR=cls.worker_tmp)
         assert proc.returncode == 0, proc.stdout[-5000:]
         cls.cluster_log = proc.stdout
-        # TensorFlow's autograph leaves its generated modules behind at times; they are not kd_tf's.
-        cls.left_in_tmp = sorted(n for n in os.listdir(cls.worker_tmp)
-                                 if not n.startswith("__autograph_generated_file"))
+        cls.left_in_tmp = _left_by_kd_tf(cls.worker_tmp)
 
     @classmethod
     def flags(cls, output_dir):

@@ -1,6 +1,6 @@
 """Every study of the paper through its whole pipeline, at a smoke scale
-thinner than --scale=smoke (the first and last value of each axis, one epoch,
-one trial but where a study needs two):
+thinner than --scale=smoke (every kind of run, but one or two values of each
+axis: Scale.axis; one epoch; one trial but where a study needs two):
 its runs, results.csv and summary.csv checked against the runs' own
 results.json, non-empty figures, a report that says it is smoke-scale, and a
 second run that trains nothing. Sharded: Bazel runs shards side by side."""

@@ -27,7 +27,8 @@ def ensemble_size(scale, root):
     ms = scale.axis(range(1, 13), (1, 2, 4))
     pool = max(ms)  # the reference's trials wrap around a pool of checkpoints
     teachers = b.teachers(arch)
-    for tau in scale.axis((1.0, 4.0), (1.0, 4.0)):
+    taus = scale.axis((1.0, 4.0), (1.0, 4.0))
+    for tau in taus:
         for m in ms:
             for trial in _trials(scale):
                 b.distill({"m": m, "tau": tau}, teachers, trial, num_teachers=m, temperature=tau, aug="baseline",
@@ -37,7 +38,7 @@ def ensemble_size(scale, root):
         Figure("accuracy", "Test accuracy of teacher and student by ensemble size (Fig 10, left)", x="m",
                metrics=("accuracy",), hue="tau"),
         Figure("teacher_accuracy", "Teacher ensemble test accuracy", x="m", metrics=("accuracy",), model="teacher",
-               where=(("tau", 1.0),)),
+               where=(("tau", taus[0]),)),  # the teachers' rows repeat for every tau: one set
     )
     return Study("ensemble_size", "Appendix B.2, Fig 10 (alpha 0; tau 1 in the paper, tau 4 too)", scale.name,
                  b.runs(), figures, ("m", "tau"), notes=() if scale.paper else (SMOKE_NOTE,))

@@ -16,15 +16,17 @@ class Scale:
     teacher_epochs: int | None = None
     teacher_train_size: int | None = None  # None: the recipe's
     gan: tuple = ()  # GanConfig overrides, ((field, value), ...)
-    thin: bool = False  # keep the first and last value of every axis (tests)
+    thin: bool = False  # one or two values of every axis (tests): see axis()
 
     def axis(self, paper_values, smoke_values, keep=()):
-        """An axis's values: the paper's, or the smoke scale's (thinner); a
-        thin scale keeps the first and last, and those in `keep` (values other
-        runs of the study need, such as the baseline policy)."""
+        """An axis's values: the paper's, or the smoke scale's (thinner). A
+        thin scale keeps an axis's last value, its first too where the axis
+        has more than two, and those in `keep` (values other runs of the study
+        need, such as the baseline policy): every kind of run, far fewer runs."""
         values = tuple(paper_values if self.paper else smoke_values)
-        if self.thin and len(values) > 2:
-            values = tuple(v for i, v in enumerate(values) if i in (0, len(values) - 1) or v in keep)
+        if self.thin:
+            ends = (0, len(values) - 1) if len(values) > 2 else (len(values) - 1,)
+            values = tuple(v for i, v in enumerate(values) if i in ends or v in keep)
         return values
 
     def pick(self, paper_value, smoke_value):

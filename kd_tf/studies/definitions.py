@@ -189,7 +189,8 @@ def optimisation(scale, root):
     arch = scale.pick("preresnet56_layernorm", "lenet5")  # LayerNorm: identical weights predict identically
     teachers = b.teachers(arch)
     base = dict(num_teachers=1, aug="baseline")
-    for epochs in scale.axis((300, 1000, 5000), (3, 6, 12)):
+    # Smoke: 1, 2 and 4 times the scale's student epochs (3, 6, 12 at --scale=smoke).
+    for epochs in scale.axis((300, 1000, 5000), tuple(k * (scale.student_epochs or 3) for k in (1, 2, 4))):
         for trial in _trials(scale):
             b.distill({"experiment": "epochs", "epochs": epochs}, teachers, trial, epochs=epochs, **base)
     for optimizer in ("sgd", "adam"):

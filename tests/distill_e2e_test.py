@@ -5,6 +5,7 @@ import csv
 import glob
 import json
 import os
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -26,7 +27,7 @@ def _summary_tags(log_dir):
 class DistillEndToEndTest(absltest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.root = tf.io.gfile.join(absltest.get_default_test_tmpdir(), "e2e")
+        cls.root = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())  # fresh, also outside Bazel
         cls.teacher_dir = os.path.join(cls.root, "teachers")
         cls.run_dir = os.path.join(cls.root, "run")
         # Cold: the teacher directory is absent, so distill trains one member.

@@ -30,6 +30,14 @@ class BenchStepTest(absltest.TestCase):
         flops = re.search(r"FLOPs per image: ([\d.]+) M per forward pass, ([\d.]+) M per step", out)
         self.assertAlmostEqual(float(flops.group(2)), float(flops.group(1)) * (2 + 3), delta=0.5)
         self.assertRegex(out, r"roofline [\d.]+ images/s; the step reaches \d+% of it")
+        ceiling = re.search(r"this CPU's fp32 ceiling\): (\d+) GFLOP/s; the step runs at (\d+) GFLOP/s, (\d+)% of it",
+                            out)
+        self.assertIsNotNone(ceiling, out)
+        self.assertGreater(int(ceiling.group(1)), 0)
+        wanted = re.search(r"1\.5x the reference \(([\d.]+) images/s\) would need (\d+) GFLOP/s", out)
+        reference = float(re.search(r"reference: distillation step \(torch\)\s+([\d.]+)", out).group(1))
+        self.assertAlmostEqual(float(wanted.group(1)), 1.5 * reference, delta=0.1)
+        self.assertAlmostEqual(int(wanted.group(2)), float(wanted.group(1)) * float(flops.group(2)) / 1e3, delta=1)
         self.assertRegex(out, r"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement "
                               r"[\d.]+%, largest ensemble-logit difference [\d.]+")
 

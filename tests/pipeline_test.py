@@ -2,6 +2,7 @@
 tests over many examples or batches, and reproducibility from the seed."""
 
 import dataclasses
+import types
 
 import numpy as np
 import tensorflow as tf
@@ -16,6 +17,7 @@ from kd_tf.data.generators import Generator
 from kd_tf.data.stages import mixup_keys
 from kd_tf.data.stream_spec import StreamSpec
 from kd_tf.errors import DatasetNotAvailableError, UserError
+from kd_tf.train import evaluation
 
 
 def _batches(ds, count=None):
@@ -349,6 +351,23 @@ class PipelineTest(absltest.TestCase):
         batches = _batches(pipeline.evaluation_dataset(self.split, 100))
         self.assertEqual([len(b["label"]) for b in batches], [100, 100, 56])
         np.testing.assert_array_equal(np.concatenate([b["label"] for b in batches]), self.split.labels)
+
+    def test_augmented_evaluation_pass_is_the_policy_epoch_in_evaluation_batches(self):
+        # The final evaluation's train_<policy> split: the rows of the policy's first epoch, in order, with
+        # nothing dropped or added by the rebatching to EVAL_BATCH.
+        dataset = types.SimpleNamespace(train=self.train, properties=self.props)
+        spec = StreamSpec("mixup", 128, 3, 9)
+        evaluated = _batches(evaluation.augmented_pass(dataset, spec))
+        trained = _batches(pipeline.stream(distillation_set.from_split(self.train, 1.0), self.props,
+                                           dataclasses.replace(spec, epochs=1)))
+        rows = sum(len(b["label"]) for b in trained)
+        self.assertEqual(rows, len(self.train) // 128 * 128)
+        self.assertEqual([len(b["label"]) for b in evaluated],
+                         [evaluation.EVAL_BATCH] * (rows // evaluation.EVAL_BATCH) + [rows % evaluation.EVAL_BATCH])
+        self.assertEqual(set(evaluated[0]), {"image", "label"})
+        for key in ("image", "label"):
+            np.testing.assert_array_equal(np.concatenate([b[key] for b in evaluated]),
+                                          np.concatenate([b[key] for b in trained]), err_msg=key)
 
 
 class OtherSourcesTest(absltest.TestCase):

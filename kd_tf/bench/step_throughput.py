@@ -198,6 +198,22 @@ def conv_gflops(dtype="float32", batch=128):
     return len(rates) / sum(1.0 / r for r in rates)
 
 
+def matmul_gflops(size=2048, repeats=9):
+    """The most this CPU's fp32 arithmetic gives here: a large square matrix
+    product (oneDNN's sgemm), the median of several. No convolution or step
+    runs faster than this, so it bounds what any fp32 speed target can ask."""
+    a = tf.random.stateless_normal([size, size], [3, 4])
+    b = tf.random.stateless_normal([size, size], [5, 6])
+    product = tf.function(tf.linalg.matmul)
+    product(a, b).numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product(a, b).numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
 def _conv_rate(dtype, batch, size, channels, steps=20):
     x = tf.random.normal([batch, size, size, channels], dtype=tf.float32)
     w = tf.random.normal([3, 3, channels, channels], dtype=tf.float32)

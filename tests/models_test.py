@@ -124,6 +124,27 @@ class FaithfulnessTest(absltest.TestCase):
         same.kernel.assign(conv.kernel)
         self.assertFalse(np.allclose(np.asarray(same(x)), out, atol=1e-3))
 
+    def test_stride_one_convolution_pads_inside_the_convolution(self):
+        # "same" at stride 1 is the symmetric padding: no Pad op forward, no Slice in the gradient.
+        conv = TorchConv2D(4, 3, strides=1, padding=1)
+        x = np.random.default_rng(1).normal(size=(2, 8, 8, 3)).astype("float32")
+        out = np.asarray(conv(x))
+        self.assertIsNone(conv.pad)
+        self.assertEqual(conv.conv.padding, "same")
+        weight = np.transpose(np.asarray(conv.kernel), (3, 2, 0, 1))
+        expected = ref.conv2d(np.transpose(x, (0, 3, 1, 2)), weight, stride=1, padding=1)
+        np.testing.assert_allclose(out, np.transpose(expected, (0, 2, 3, 1)), rtol=1e-5, atol=1e-5)
+        padded = keras.Sequential([keras.layers.ZeroPadding2D(1), keras.layers.Conv2D(4, 3, use_bias=False)])
+        padded.build(x.shape)
+        padded.layers[1].kernel.assign(conv.kernel)
+        xs = tf.constant(x)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(xs)
+            ours, theirs = conv(xs), padded(xs)
+        np.testing.assert_allclose(tape.gradient(ours, xs), tape.gradient(theirs, xs), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(tape.gradient(ours, conv.kernel), tape.gradient(theirs, padded.layers[1].kernel),
+                                   rtol=1e-5, atol=1e-5)
+
     def test_preresnet_conv_init(self):
         keras.utils.set_random_seed(0)
         model = build_model("preresnet56", 10)

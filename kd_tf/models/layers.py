@@ -101,9 +101,12 @@ class TorchConv2D(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
         self.use_bias = use_bias
-        self.pad = keras.layers.ZeroPadding2D(padding) if padding else None
+        # At stride 1 an odd kernel's "same" is this symmetric padding, done inside the
+        # convolution: no Pad op in the forward pass and no Slice in its gradient.
+        same = strides == 1 and padding * 2 + 1 == kernel_size
+        self.pad = keras.layers.ZeroPadding2D(padding) if padding and not same else None
         self.conv = keras.layers.Conv2D(
-            filters, kernel_size, strides=strides, padding="valid", use_bias=use_bias,
+            filters, kernel_size, strides=strides, padding="same" if same else "valid", use_bias=use_bias,
             kernel_initializer=kernel_initializer or he_normal_fan_out(),
             bias_initializer=bias_initializer, name="conv")
 

@@ -71,12 +71,14 @@ def main():
     print(f"fp32 3x3 convolutions (PreResNet stage shapes) here: {peak:.0f} GFLOP/s -> fp32 roofline "
           f"{roofline:.1f} images/s; the step reaches {100 * step.median / roofline:.0f}% of it")
     ceiling = bench.matmul_gflops()
+    achieved = step.median * per_image / 1e9
     print(f"fp32 2048x2048 matrix product here (this CPU's fp32 ceiling): {ceiling:.0f} GFLOP/s; the step runs at "
-          f"{step.median * per_image / 1e9:.0f} GFLOP/s, {100 * step.median * per_image / 1e9 / ceiling:.0f}% of it")
+          f"{achieved:.0f} GFLOP/s, {100 * achieved / ceiling:.0f}% of it")
     if reference is not None:
         wanted = 1.5 * reference.median
-        print(f"1.5x the reference ({wanted:.1f} images/s) would need {wanted * per_image / 1e9:.0f} GFLOP/s, "
-              f"{100 * wanted * per_image / 1e9 / ceiling:.0f}% of that ceiling")
+        needed = wanted * per_image / 1e9
+        print(f"1.5x the reference ({wanted:.1f} images/s) would need {needed:.0f} GFLOP/s, "
+              f"{100 * needed / ceiling:.0f}% of that ceiling")
     if workload.teacher_precision == "bf16":
         agreement, largest = bench.bf16_teacher_fidelity(workload)
         print(f"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement {agreement:.2f}%, "

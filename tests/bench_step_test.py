@@ -33,7 +33,11 @@ class BenchStepTest(absltest.TestCase):
         ceiling = re.search(r"this CPU's fp32 ceiling\): (\d+) GFLOP/s; the step runs at (\d+) GFLOP/s, (\d+)% of it",
                             out)
         self.assertIsNotNone(ceiling, out)
-        self.assertGreater(int(ceiling.group(1)), 0)
+        peak, achieved, share = map(int, ceiling.groups())
+        self.assertGreater(peak, 0)
+        step = float(re.search(r"kd_tf: distillation step \(fit\)\s+([\d.]+)", out).group(1))
+        self.assertAlmostEqual(achieved, step * float(flops.group(2)) / 1e3, delta=1)
+        self.assertAlmostEqual(share, 100 * achieved / peak, delta=100 / peak + 1)
         wanted = re.search(r"1\.5x the reference \(([\d.]+) images/s\) would need (\d+) GFLOP/s", out)
         reference = float(re.search(r"reference: distillation step \(torch\)\s+([\d.]+)", out).group(1))
         self.assertAlmostEqual(float(wanted.group(1)), 1.5 * reference, delta=0.1)

@@ -198,21 +198,26 @@ def conv_gflops(dtype="float32", batch=128):
     return len(rates) / sum(1.0 / r for r in rates)
 
 
+def _best_seconds(run, repeats):
+    """The shortest of several timings of run(): for a rate this machine
+    reaches (a ceiling), which a slow moment of the VM would otherwise lower."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def matmul_gflops(size=2048, repeats=9):
     """The most this CPU's fp32 arithmetic gives here: a large square matrix
-    product (oneDNN's sgemm), the best of several (a ceiling, so not the
-    median: a slow moment of the machine would lower it). No convolution or
-    step runs faster than this, so it bounds what any fp32 speed target can ask."""
+    product (oneDNN's sgemm). No convolution or step runs faster than this,
+    so it bounds what any fp32 speed target can ask."""
     a = tf.random.stateless_normal([size, size], [3, 4])
     b = tf.random.stateless_normal([size, size], [5, 6])
     product = tf.function(tf.linalg.matmul)
     product(a, b).numpy()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        product(a, b).numpy()
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / min(times) / 1e9
+    return 2 * size**3 / _best_seconds(lambda: product(a, b).numpy(), repeats) / 1e9
 
 
 def _conv_rate(dtype, batch, size, channels, steps=10, repeats=5):
@@ -221,15 +226,13 @@ def _conv_rate(dtype, batch, size, channels, steps=10, repeats=5):
     x, w = tf.cast(x, dtype), tf.cast(w, dtype)
     conv = tf.function(lambda a, b: tf.nn.conv2d(a, b, 1, "SAME"))
     conv(x, w).numpy()
-    times = []
-    for _ in range(repeats):  # the best: a rate this machine reaches, not one a slow moment gave
-        start = time.perf_counter()
+
+    def run():
         for _ in range(steps):
             out = conv(x, w)
         out.numpy()
-        times.append(time.perf_counter() - start)
     flops = 2 * batch * size * size * 9 * channels * channels * steps
-    return flops / min(times) / 1e9
+    return flops / _best_seconds(run, repeats) / 1e9
 
 
 def bf16_teacher_fidelity(workload):

@@ -1,6 +1,7 @@
 """Prints the distillation step's images/second as `fit` runs it, its parts,
 its FLOP roofline here, and (with --compare_reference and torch installed)
-the reference's PyTorch step on the same workload, in the same process.
+the reference's PyTorch step on the same workload, in a process of its own
+(spawned, without TensorFlow), and with --rounds the two timed back to back.
 
   bazel run //experiments:bench_step -- --arch=preresnet56 --num_teachers=5 --compare_reference
 """
@@ -24,42 +25,61 @@ flags.DEFINE_boolean("jit_compile", None, "XLA-compile kd_tf's step (default off
 flags.DEFINE_boolean("compare_reference", False, "Also time the reference's PyTorch step (needs torch).")
 flags.DEFINE_integer("steps", 3, "Steps per timed repeat.", lower_bound=1)
 flags.DEFINE_integer("repeats", 5, "Timed repeats (after a warm-up).", lower_bound=1)
+flags.DEFINE_integer("rounds", 0, "With --compare_reference: this many more rounds that time kd_tf's step and the "
+                     "reference's back to back (alternating which goes first), and the median of their ratios.",
+                     lower_bound=0)
 
 
 def main():
-    import os
-
-    import tensorflow as tf
-
     from kd_tf.bench import step_throughput as bench
     from kd_tf.bench.torch_reference import TORCH_MISSING, torch
     from kd_tf.errors import UserError
 
     if FLAGS.compare_reference and torch is None:
         raise UserError(f"--compare_reference: {TORCH_MISSING}.")
+    if FLAGS.rounds and not FLAGS.compare_reference:
+        raise UserError("--rounds times kd_tf against the reference: pass --compare_reference with it.")
     given = {name: FLAGS[name].value for name in ("arch", "num_teachers", "batch_size", "num_classes", "precision",
                                                   "teacher_precision", "jit_compile") if FLAGS[name].value is not None}
     workload = bench.Workload(**given, steps=FLAGS.steps, repeats=FLAGS.repeats)
+    process = bench.reference_process(workload) if FLAGS.compare_reference else None
+    try:
+        _report(bench, workload, process)
+    finally:
+        if process is not None:
+            process.close()
+
+
+def _report(bench, workload, process):
+    import os
+    import statistics
+
+    import tensorflow as tf
+
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
-    print(f"{workload.arch}, m = {workload.num_teachers}, batch {workload.batch_size}, {workload.num_classes} "
-          f"classes, tau {bench.TEMPERATURE:g}; student {workload.precision}, teachers {workload.teacher_precision}, "
-          f"XLA {'on' if workload.jit_compile else 'off'}; {os.cpu_count()} CPU cores, TF intra-op threads "
-          f"{threads}" + (f", torch threads {torch.get_num_threads()}" if FLAGS.compare_reference else ""))
+    line = (f"{workload.arch}, m = {workload.num_teachers}, batch {workload.batch_size}, {workload.num_classes} "
+            f"classes, tau {bench.TEMPERATURE:g}; student {workload.precision}, teachers {workload.teacher_precision}, "
+            f"XLA {'on' if workload.jit_compile else 'off'}; {os.cpu_count()} CPU cores, TF intra-op threads {threads}")
+    if process is not None:
+        info = process.info()
+        line += (f"; the reference: torch {info['torch_version']}, {info['torch_threads']} threads, in its own "
+                 f"process ({'with' if info['tensorflow_imported'] else 'without'} TensorFlow)")
+    print(line)
     print(f"median of {workload.repeats} repeats of {workload.steps} steps after a warm-up; [min .. max]")
     print(f"{'':<46}{'images/s':>10}  {'spread':<18}{'ratio':>8}")
     teachers = bench.build_teachers(workload)
     step = bench.kd_tf_step(workload, teachers)
-    reference = reference_bf16 = None
-    if FLAGS.compare_reference:
-        reference, reference_teachers = bench.reference_rates(workload)
+    reference = reference_teachers = None
+    if process is not None:
+        reference, reference_teachers = bench.reference_rates(process)
         print(reference.line())
         print(reference_teachers.line())
     print(step.line(reference))
-    print(bench.kd_tf_teachers(workload, teachers).line(reference_teachers if FLAGS.compare_reference else None))
+    print(bench.kd_tf_teachers(workload, teachers).line(reference_teachers))
     print(bench.kd_tf_student(workload).line())
     print(bench.kd_tf_cached_step(workload, teachers).line(reference))
-    if FLAGS.compare_reference and workload.teacher_precision == "bf16":
-        reference_bf16, _ = bench.reference_rates(workload, autocast_teachers=True)
+    if process is not None and workload.teacher_precision == "bf16":
+        reference_bf16, _ = bench.reference_rates(process, autocast_teachers=True)
         print(reference_bf16.line())
         print(f"{'kd_tf step against the bf16-autocast reference':<46}{'':>10}  {'':<18}"
               f"{step.median / reference_bf16.median:>9.2f}x")
@@ -79,6 +99,14 @@ def main():
         needed = wanted * per_image / 1e9
         print(f"1.5x the reference ({wanted:.1f} images/s) would need {needed:.0f} GFLOP/s, "
               f"{100 * needed / ceiling:.0f}% of that ceiling")
+    if FLAGS.rounds:
+        ratios = []
+        for i, (kd_tf, ref) in enumerate(bench.paired_rates(workload, teachers, process, FLAGS.rounds),
+                                         start=1):
+            ratios.append(kd_tf / ref)
+            print(f"round {i}: kd_tf {kd_tf:.1f}, reference {ref:.1f} images/s, {ratios[-1]:.2f}x", flush=True)
+        print(f"kd_tf's step against the reference's over {len(ratios)} paired rounds: median "
+              f"{statistics.median(ratios):.2f}x [{min(ratios):.2f} .. {max(ratios):.2f}]")
     if workload.teacher_precision == "bf16":
         agreement, largest = bench.bf16_teacher_fidelity(workload)
         print(f"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement {agreement:.2f}%, "

@@ -5,6 +5,7 @@ import os
 import re
 import unittest
 
+import numpy as np
 from absl.testing import absltest
 
 from kd_tf.bench.torch_reference import TORCH_MISSING, torch
@@ -15,7 +16,8 @@ class BenchStepTest(absltest.TestCase):
     @unittest.skipIf(torch is None, TORCH_MISSING)
     def test_prints_kd_tf_the_reference_the_parts_and_the_roofline(self):
         proc, _ = binaries.run("bench_step", "--arch=preresnet20", "--num_teachers=2", "--batch_size=16",
-                               "--steps=2", "--repeats=2", "--teacher_precision=bf16", "--compare_reference")
+                               "--steps=2", "--repeats=2", "--teacher_precision=bf16", "--compare_reference",
+                               "--rounds=2")
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
         out = proc.stdout
         for label in ("reference: distillation step (torch)", "kd_tf: distillation step (fit)",
@@ -26,6 +28,8 @@ class BenchStepTest(absltest.TestCase):
             self.assertIsNotNone(rate, f"{label} missing from:\n{out}")
             median, low, high = map(float, rate.groups())
             self.assertTrue(0 < low <= median <= high, label)
+        self.assertIn("the reference: torch 2.13", out)
+        self.assertIn("threads, in its own process (without TensorFlow)", out)
         self.assertRegex(out, r"kd_tf: distillation step \(fit\)\s+[\d.]+\s+\[.*\]\s+[\d.]+x")
         flops = re.search(r"FLOPs per image: ([\d.]+) M per forward pass, ([\d.]+) M per step", out)
         self.assertAlmostEqual(float(flops.group(2)), float(flops.group(1)) * (2 + 3), delta=0.5)
@@ -42,8 +46,35 @@ class BenchStepTest(absltest.TestCase):
         reference = float(re.search(r"reference: distillation step \(torch\)\s+([\d.]+)", out).group(1))
         self.assertAlmostEqual(float(wanted.group(1)), 1.5 * reference, delta=0.1)
         self.assertAlmostEqual(int(wanted.group(2)), float(wanted.group(1)) * float(flops.group(2)) / 1e3, delta=1)
+        rounds = re.findall(r"round (\d): kd_tf ([\d.]+), reference ([\d.]+) images/s, ([\d.]+)x", out)
+        self.assertEqual([int(r[0]) for r in rounds], [1, 2], out)
+        ratios = [float(r[3]) for r in rounds]
+        for _, kd_tf, ref, ratio in rounds:
+            self.assertAlmostEqual(float(ratio), float(kd_tf) / float(ref), delta=0.006)
+        summary = re.search(r"over 2 paired rounds: median ([\d.]+)x \[([\d.]+) \.\. ([\d.]+)\]", out)
+        self.assertIsNotNone(summary, out)
+        median, low, high = map(float, summary.groups())
+        self.assertEqual((low, high), (min(ratios), max(ratios)))
+        self.assertAlmostEqual(median, sum(ratios) / 2, delta=0.006)
         self.assertRegex(out, r"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement "
                               r"[\d.]+%, largest ensemble-logit difference [\d.]+")
+
+    @unittest.skipIf(torch is None, TORCH_MISSING)
+    def test_the_reference_process_times_its_step_and_reports_its_errors(self):
+        from kd_tf.bench.reference_process import ReferenceProcess
+
+        images = np.random.default_rng(0).uniform(-1, 1, (4, 3, 32, 32)).astype(np.float32)
+        with ReferenceProcess(depth=20, num_teachers=1, num_classes=10, images_nchw=images, seed=0, temperature=4.0,
+                              lr=0.1, weight_decay=1e-4, steps=2, repeats=3) as process:
+            self.assertFalse(process.info()["tensorflow_imported"])
+            for what in ("step", "teachers"):
+                rates = process.rates(what)
+                self.assertLen(rates, 3)
+                self.assertTrue(all(rate > 0 for rate in rates), rates)
+            with self.assertRaisesRegex(RuntimeError, "(?s)The reference's process failed:.*KeyError: 'bogus'"):
+                process.rates("bogus")
+            self.assertLen(process.rates("step"), 3)  # still serving after an error
+        self.assertFalse(process._process.is_alive())
 
     def test_compare_reference_without_torch_is_a_clear_error(self):
         hidden = self.create_tempdir()  # a torch package that fails to import, ahead of any installed one
@@ -52,6 +83,11 @@ class BenchStepTest(absltest.TestCase):
         proc, _ = binaries.run("bench_step", "--compare_reference", env={"PYTHONPATH": path})
         self.assertEqual(proc.returncode, 2)
         self.assertIn("torch is not installed", proc.stderr)
+
+    def test_rounds_without_the_reference_is_a_clear_error(self):
+        proc, _ = binaries.run("bench_step", "--rounds=3")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--rounds times kd_tf against the reference: pass --compare_reference", proc.stderr)
 
 
 if __name__ == "__main__":

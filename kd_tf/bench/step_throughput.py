@@ -1,7 +1,7 @@
 """The distillation step's speed as `fit` runs it (kd_tf's Distiller and
 TorchSGD), its two parts (the teachers' forward, the student's step), its
 FLOP roofline on this machine, and the reference's PyTorch step on the same
-workload in the same process (experiments/bench_step)."""
+workload, in a process of its own (experiments/bench_step)."""
 
 import dataclasses
 import statistics
@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kd_tf.bench.timing import Rate, timed
 from kd_tf.config.recipes import STUDENT
 from kd_tf.distill.distiller import Distiller
 from kd_tf.distill.ensemble import TeacherEnsemble
@@ -20,26 +21,6 @@ from kd_tf.train.optimizers import make_optimizer
 
 IMAGE_SHAPE = (32, 32, 3)
 TEMPERATURE = 4.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Rate:
-    """Images per second over several timed repeats (warm-up excluded)."""
-    name: str
-    images_per_second: tuple
-
-    @property
-    def median(self):
-        return statistics.median(self.images_per_second)
-
-    @property
-    def spread(self):
-        return min(self.images_per_second), max(self.images_per_second)
-
-    def line(self, reference=None):
-        low, high = self.spread
-        ratio = f"{self.median / reference.median:7.2f}x" if reference is not None else ""
-        return f"{self.name:<46}{self.median:>10.1f}  [{low:.1f} .. {high:.1f}]{ratio:>10}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,14 +49,7 @@ class Workload:
 
 
 def _timed(name, run_steps, workload):
-    """run_steps(n) runs n steps and waits for them; one warm-up call first."""
-    run_steps(max(1, workload.steps // 2))
-    rates = []
-    for _ in range(workload.repeats):
-        start = time.perf_counter()
-        run_steps(workload.steps)
-        rates.append(workload.steps * workload.batch_size / (time.perf_counter() - start))
-    return Rate(name, tuple(rates))
+    return Rate(name, timed(run_steps, workload.steps, workload.repeats, workload.batch_size))
 
 
 class _BatchClock(keras.callbacks.Callback):
@@ -250,35 +224,36 @@ def bf16_teacher_fidelity(workload):
     return agreement, float(np.max(np.abs(exact - reduced)))
 
 
-def reference_rates(workload, autocast_teachers=False):
+def reference_process(workload):
     """The reference's step (kd_tf/bench/torch_reference.py) on the same
-    batch: the whole step, and the teachers' forward alone."""
-    from kd_tf.bench import torch_reference as ref
+    batch, in a process of its own (kd_tf/bench/reference_process.py says why)."""
+    from kd_tf.bench.reference_process import ReferenceProcess
 
-    torch = ref.torch
-    torch.manual_seed(workload.seed)
-    depth = int(workload.arch[len("preresnet"):])
-    teachers = [ref.PreResNet(depth, workload.num_classes) for _ in range(workload.num_teachers)]
-    step = ref.ReferenceStep(teachers, ref.PreResNet(depth, workload.num_classes), TEMPERATURE, lr=STUDENT.lr,
-                             weight_decay=STUDENT.weight_decay)
-    images = torch.from_numpy(np.ascontiguousarray(np.transpose(workload.batch()[0], (0, 3, 1, 2))))
-    label = "reference: distillation step (torch"
-    if autocast_teachers:
-        plain = step.teacher_logits
+    return ReferenceProcess(depth=int(workload.arch[len("preresnet"):]), num_teachers=workload.num_teachers,
+                            num_classes=workload.num_classes,
+                            images_nchw=np.ascontiguousarray(np.transpose(workload.batch()[0], (0, 3, 1, 2))),
+                            seed=workload.seed, temperature=TEMPERATURE, lr=STUDENT.lr,
+                            weight_decay=STUDENT.weight_decay, steps=workload.steps, repeats=workload.repeats)
 
-        def teacher_logits(inputs):
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return plain(inputs).float()
-        step.teacher_logits = teacher_logits
-        label += ", bf16 autocast teachers"
 
-    def run(n):
-        for _ in range(n):
-            step(images)
+def reference_rates(reference, autocast_teachers=False):
+    """The reference's whole step, and its teachers' forward alone."""
+    step = "reference: distillation step (torch" + (", bf16 autocast teachers)" if autocast_teachers else ")")
+    teachers = "reference: teachers' forward" + (" (bf16 autocast)" if autocast_teachers else "")
+    return (Rate(step, reference.rates("step", autocast_teachers)),
+            Rate(teachers, reference.rates("teachers", autocast_teachers)))
 
-    def teachers_only(n):
-        for _ in range(n):
-            step.teacher_logits(images)
-    return (_timed(label + ")", run, workload),
-            _timed("reference: teachers' forward" + (" (bf16 autocast)" if autocast_teachers else ""),
-                   teachers_only, workload))
+
+def paired_rates(workload, teachers, reference, rounds):
+    """kd_tf's step and the reference's, timed back to back in each round,
+    which of them goes first alternating: this VM's speed drifts over
+    minutes, and a ratio of two figures taken far apart carries that drift.
+    Yields (kd_tf images/s, reference images/s) per round."""
+    distiller, data = distiller_for(workload, teachers), _repeated(workload)
+    for round_ in range(rounds):
+        if round_ % 2:
+            ref = statistics.median(reference.rates("step"))
+        kd_tf = _timed_fit("kd_tf", distiller, data, workload).median
+        if not round_ % 2:
+            ref = statistics.median(reference.rates("step"))
+        yield kd_tf, ref

@@ -2,7 +2,7 @@
 gnosis/models/preresnet.py, lenet.py and gnosis/distillation/classification.py),
 and its distillation step (gnosis/boilerplate/distillation_epoch.py): what
 tests/torch_reference_test.py checks kd_tf against, and what bench_step times
-kd_tf's step against, in the same process.
+kd_tf's step against (in a process of its own: reference_process.py).
 
 torch is optional (not in requirements.txt); without it, `torch` is None here.
 """

@@ -2,7 +2,7 @@
 process of its own that never imports TensorFlow.
 
 Timed inside bench_step's process, the reference's rate depended on what
-TensorFlow had run there before: on PreResNet-20, m = 3, 230-253 images/s
+TensorFlow had run there before: on PreResNet-20, m = 3, 199-253 images/s
 after bench_step's other figures against 242-283 minutes apart without them,
 its page faults per step (PyTorch hands its activations back to malloc every
 step) moving between 9,000 and 55,000 with glibc's heap. That flattered kd_tf's

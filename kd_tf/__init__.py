@@ -10,8 +10,9 @@ The public API, e.g.:
 Names load on first use, so `import kd_tf` (and the binaries' flag checks)
 stay free of TensorFlow. kd_tf's Keras classes (architectures, the ensemble,
 optimizers, schedules, distillation losses) are registered as soon as Keras
-is imported, so that `keras.saving.load_model` reads any kd_tf model after
-`import kd_tf`, in either order.
+is imported (or, when a kd_tf module imports Keras first, once that module is
+defined), so that `keras.saving.load_model` reads any kd_tf model after
+`import kd_tf`, in either order, or after importing any kd_tf module.
 """
 
 import importlib
@@ -78,42 +79,57 @@ def _register_keras_classes():
 
 
 class _RegisterAfterExec(importlib.abc.Loader):
-    """Keras's own loader, then kd_tf's registrations."""
+    """A module's own loader (Keras's, or a kd_tf module's), then the hook's
+    check whether kd_tf's classes can be registered now."""
 
-    def __init__(self, loader, hook):
-        self._loader, self._hook = loader, hook
+    def __init__(self, loader, hook, is_keras):
+        self._loader, self._hook, self._is_keras = loader, hook, is_keras
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        self._loader.exec_module(module)
-        if self._hook in sys.meta_path:
-            sys.meta_path.remove(self._hook)
-        _register_keras_classes()
+        self._hook.executing += 1
+        try:
+            self._loader.exec_module(module)
+        finally:
+            self._hook.executing -= 1
+        self._hook.keras_loaded |= self._is_keras
+        self._hook.register_when_ready()
 
     def __getattr__(self, name):  # resource readers and the like
         return getattr(self._loader, name)
 
 
 class _KerasImportHook(importlib.abc.MetaPathFinder):
-    """Finds keras as usual, and registers kd_tf's classes once it has loaded.
-    It stays until keras is executed: TensorFlow also looks keras up with
-    importlib.util.find_spec without importing it."""
+    """Registers kd_tf's classes once Keras has loaded and no kd_tf module is
+    still executing. A kd_tf module imported before Keras (`from
+    kd_tf.models.preresnet import PreResNet` as a program's first import) is
+    only partly defined when Keras, which it imports, has loaded, and the
+    registry imports it by name; so the registration waits for the outermost
+    kd_tf module to finish. The hook stays until then: TensorFlow also looks
+    keras up with importlib.util.find_spec without importing it."""
 
     _finding = False
+    executing = 0
+    keras_loaded = False
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "keras" or self._finding:
+        if self._finding or not (fullname == "keras" or fullname.startswith("kd_tf.")):
             return None
         self._finding = True
         try:
-            spec = importlib.util.find_spec("keras")
+            spec = importlib.util.find_spec(fullname)
         finally:
             self._finding = False
         if spec is not None and spec.loader is not None:
-            spec.loader = _RegisterAfterExec(spec.loader, self)
+            spec.loader = _RegisterAfterExec(spec.loader, self, is_keras=fullname == "keras")
         return spec
+
+    def register_when_ready(self):
+        if self.keras_loaded and not self.executing and self in sys.meta_path:
+            sys.meta_path.remove(self)
+            _register_keras_classes()
 
 
 if "keras" in sys.modules:

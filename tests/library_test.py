@@ -38,6 +38,23 @@ class ImportTest(absltest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
         self.assertEqual(proc.stdout.strip(), "[]")
 
+    def test_any_kd_tf_module_can_be_a_programs_first_import(self):
+        # Such a module imports Keras while it is half-defined; registering kd_tf's classes at that
+        # moment imported the registry, which imports the module by name, and the import failed.
+        for module in ("kd_tf.models.preresnet", "kd_tf.models.layers", "kd_tf.models.sngan",
+                       "kd_tf.train.schedules"):
+            proc = _python(f"""
+                import sys
+                import {module}
+                import keras
+                registered = keras.saving.get_custom_objects()
+                print(all(f"kd_tf>{{name}}" in registered for name in ("PreResNet", "LeNet5", "VGG", "TorchSGD",
+                                                                       "TeacherEnsemble", "TeacherStudentLoss")),
+                      any(type(finder).__name__ == "_KerasImportHook" for finder in sys.meta_path))
+            """)
+            self.assertEqual(proc.returncode, 0, f"{module}: {proc.stderr[-2000:]}")
+            self.assertEqual(proc.stdout.strip(), "True False", module)
+
     def test_every_public_name_resolves(self):
         for name in kd_tf.__all__:
             self.assertIsNotNone(getattr(kd_tf, name), name)
@@ -71,6 +88,9 @@ class LoadingTest(parameterized.TestCase):
         ("tf_keras", "import tensorflow as tf\nimport kd_tf\nload = tf.keras.models.load_model"),
         # TensorFlow imports keras itself, after looking it up with importlib.util.find_spec.
         ("kd_tf_then_tensorflow", "import kd_tf\nimport tensorflow\nimport keras\nload = keras.saving.load_model"),
+        # A kd_tf module first: the registration waits until it is defined.
+        ("kd_tf_module_first", "from kd_tf.models.preresnet import PreResNet\nimport keras\n"
+                               "load = keras.saving.load_model"),
     )
     def test_import_kd_tf_is_enough_to_load_a_model(self, imports):
         np.save(os.path.join(absltest.get_default_test_tmpdir(), "x.npy"), self.x)

@@ -10,6 +10,7 @@ import tensorflow as tf
 from absl.testing import absltest, parameterized
 
 from kd_tf.config import choices
+from kd_tf.models import sngan
 from kd_tf.models.layers import BatchNorm, TorchConv2D
 from kd_tf.models.registry import build_model, spec
 from tests import numpy_reference as ref
@@ -144,6 +145,24 @@ class FaithfulnessTest(absltest.TestCase):
         np.testing.assert_allclose(tape.gradient(ours, xs), tape.gradient(theirs, xs), rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(tape.gradient(ours, conv.kernel), tape.gradient(theirs, padded.layers[1].kernel),
                                    rtol=1e-5, atol=1e-5)
+
+    def test_discriminator_convolutions_pad_inside_the_convolution(self):
+        # As TorchConv2D: the SN-GAN discriminator's 3x3 convolutions pad as "same", with
+        # no Pad op, and compute what the explicit pad (the layout of earlier saved models) did.
+        conv = sngan._sn_conv(4, 3, 3, "conv")
+        explicit = sngan._Padded(keras.layers.SpectralNormalization(
+            keras.layers.Conv2D(4, 3, padding="valid", use_bias=True)), 1)
+        xs = tf.constant(np.random.default_rng(2).normal(size=(2, 8, 8, 3)).astype("float32"))
+        conv(xs), explicit(xs)
+        self.assertIsNone(conv.pad)
+        self.assertEqual(conv.layer.layer.padding, "same")
+        explicit.set_weights(conv.get_weights())
+        for training in (False, True):
+            with tf.GradientTape(persistent=True) as tape:
+                tape.watch(xs)
+                ours, theirs = conv(xs, training=training), explicit(xs, training=training)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(tape.gradient(ours, xs), tape.gradient(theirs, xs), rtol=1e-5, atol=1e-5)
 
     def test_preresnet_conv_init(self):
         keras.utils.set_random_seed(0)

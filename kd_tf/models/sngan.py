@@ -25,11 +25,16 @@ def _conv(filters, kernel, name, fan_in):
 
 
 def _sn_conv(filters, kernel, in_channels, name):
-    """A spectrally normalised conv with PyTorch padding (pad, then SN(valid conv))."""
-    conv = keras.layers.Conv2D(filters, kernel, padding="valid", use_bias=True, name=f"{name}_conv",
-                               kernel_initializer=XAVIER(),
+    """A spectrally normalised stride-1 conv with PyTorch's padding, kernel // 2
+    on every side: for an odd kernel that is "same", done inside the
+    convolution (no Pad op forward, no Slice in the gradient), as TorchConv2D
+    does. The `_Padded` wrapper stays, with no padding, so that checkpoints
+    keep their layout; models saved with an explicit pad load as saved."""
+    conv = keras.layers.Conv2D(filters, kernel, padding="same" if kernel % 2 else "valid", use_bias=True,
+                               name=f"{name}_conv", kernel_initializer=XAVIER(),
                                bias_initializer=torch_default_bias(in_channels * kernel * kernel))
-    return _Padded(keras.layers.SpectralNormalization(conv, name=name), kernel // 2, name=f"{name}_pad")
+    padding = 0 if kernel % 2 else kernel // 2
+    return _Padded(keras.layers.SpectralNormalization(conv, name=name), padding, name=f"{name}_pad")
 
 
 @keras.saving.register_keras_serializable(package="kd_tf")

@@ -39,7 +39,7 @@ BINARY_FLAGS = {
     "distill": ((DistillConfig, None), (Runtime, None)),
     "train_teachers": ((TeacherConfig, None), (Runtime, ("data_dir", "strategy", "tpu", "jit_compile",
                                                          "sync_batchnorm"))),
-    "train_gan": ((GanConfig, None), (Runtime, ("data_dir", "output_dir", "strategy", "tpu"))),
+    "train_gan": ((GanConfig, None), (Runtime, ("data_dir", "output_dir", "strategy", "tpu", "sync_batchnorm"))),
     "evaluate": ((EvaluateConfig, None), (Runtime, ("data_dir", "strategy", "tpu"))),
     "study": ((StudyConfig, None), (StudyExecution, None), (Runtime, ("data_dir", "output_dir"))),
 }

@@ -49,7 +49,14 @@ class InputShareTest(absltest.TestCase):
         shares = [next(iter(real_stream(self.split, self.props, 64, 0, input_context=_context(2, i, 2))))
                   for i in range(2)]
         self.assertEqual([s.shape[0] for s in shares], [32, 32])
-        self.assertFalse(np.array_equal(shares[0], shares[1]))  # each worker draws its own rows
+        # Each worker builds its own half of the single-device batch: rows 0-31 and 32-63, in order.
+        np.testing.assert_array_equal(np.concatenate(shares), whole)
+        # With 2 discriminator steps a replica's share is its half of each step's batch.
+        whole = next(iter(real_stream(self.split, self.props, 32, 0, disc_steps=2)))
+        shares = [next(iter(real_stream(self.split, self.props, 32, 0, disc_steps=2,
+                                        input_context=_context(2, i, 2)))) for i in range(2)]
+        np.testing.assert_array_equal(np.concatenate([shares[0][:16], shares[1][:16], shares[0][16:],
+                                                      shares[1][16:]]), whole)
         with self.assertRaisesRegex(Exception, "must divide among the 3 replicas"):
             real_stream(self.split, self.props, 64, 0, input_context=_context(1, 0, 3))
 

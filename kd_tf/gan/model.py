@@ -3,7 +3,10 @@ by `disc_steps` discriminator steps, each on its own slice of the real batch
 (the input pipeline yields disc_steps x batch real images per step).
 
 Each replica's loss is divided by the replica count, because Keras
-all-reduces gradients with SUM.
+all-reduces gradients with SUM. Each replica draws the global batch's z, as
+one device would, and keeps its own rows of it (with the real images split
+the same way, kd_tf.data.gan_input, and the generator's BatchNorm
+synchronised), so that N replicas train the single-device GAN.
 """
 
 import keras
@@ -39,7 +42,13 @@ class SNGAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
     def _z(self, n):
-        return keras.random.normal((n, self.z_dim), seed=self.seed_generator)
+        """This replica's n rows of the global batch's latents (one device's draw)."""
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        z = keras.random.normal((n * replicas, self.z_dim), seed=self.seed_generator)
+        if replicas == 1:
+            return z
+        return ops.slice(z, (context.replica_id_in_sync_group * n, 0), (n, self.z_dim))
 
     @staticmethod
     def _replicas():

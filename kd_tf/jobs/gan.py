@@ -22,8 +22,9 @@ from kd_tf.data.normalization import normalize
 from kd_tf.errors import UserError
 from kd_tf.gan import inception, scores
 from kd_tf.gan.model import SNGAN
+from kd_tf.models.layers import synchronized_batch_norm
 from kd_tf.models.registry import build_model
-from kd_tf.train import export, storage, workers
+from kd_tf.train import accelerator, export, storage, workers
 from kd_tf.train.callbacks.gan_monitor import GanMonitor
 from kd_tf.train.callbacks.preemption import SaveOnPreemption
 from kd_tf.train.checkpoints import Checkpoints
@@ -33,11 +34,14 @@ from kd_tf.train.schedules import LinearDecay
 from kd_tf.train.strategy import make_strategy
 
 
-def build(config, properties, strategy):
+def build(config, properties, strategy, sync_batchnorm=False):
+    """sync_batchnorm: the generator's BatchNorm over the global batch (the
+    discriminator has none), so that N replicas train as one device does."""
     h, w, c = properties.image_shape
     with strategy.scope():
-        generator = build_model("sngan_generator", z_dim=config.z_dim, width=config.gen_width, output_size=h,
-                                channels=c)
+        with synchronized_batch_norm(sync_batchnorm):
+            generator = build_model("sngan_generator", z_dim=config.z_dim, width=config.gen_width, output_size=h,
+                                    channels=c)
         discriminator = build_model("sngan_discriminator", input_shape=properties.image_shape,
                                     width=config.disc_width, channels=c)
         gan = SNGAN(generator, discriminator, config.disc_steps_per_gen_step, config.seed)
@@ -97,7 +101,7 @@ def run(config, runtime):
     if dataset.properties.kind != "image" or dataset.properties.streaming:
         raise UserError(f"train_gan takes an in-memory image dataset, not {config.dataset}.")
     keras.utils.set_random_seed(config.seed)
-    gan = build(config, dataset.properties, strategy)
+    gan = build(config, dataset.properties, strategy, accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy))
     checkpoints = Checkpoints(os.path.join(output_dir, "checkpoints"), chief, generator=gan.generator,
                               discriminator=gan.discriminator, g_optimizer=gan.g_optimizer,
                               d_optimizer=gan.d_optimizer, seed=gan.seed_generator.state)
@@ -131,7 +135,7 @@ def train(gan, dataset, config, strategy, step, callbacks, checkpoints):
     def fit(first_step, epochs, steps):
         # Each worker draws only its own replicas' real images.
         data = strategy.distribute_datasets_from_function(lambda context: real_stream(
-            dataset.train, dataset.properties, config.batch_size * config.disc_steps_per_gen_step, config.seed,
+            dataset.train, dataset.properties, config.batch_size, config.seed, config.disc_steps_per_gen_step,
             start_step=first_step, input_context=context))
         gan.fit(data, epochs=epochs, initial_epoch=first_step // every, steps_per_epoch=steps,
                 callbacks=[*callbacks, preemption], verbose=0)

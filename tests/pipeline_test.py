@@ -118,26 +118,27 @@ class PipelineTest(absltest.TestCase):
             self.assertFalse(np.allclose(m["image"], b["image"]))
             np.testing.assert_array_equal(np.sort(np.asarray(partner)), np.arange(64))
 
-    def test_mixup_lambda_is_per_global_batch(self):
-        # Two replicas fed by one pipeline: batches 0 and 1 are step 0's two halves.
-        # Each mixes its own rows, with step 0's lambda.
-        context = tf.distribute.InputContext(num_input_pipelines=1, input_pipeline_id=0, num_replicas_in_sync=2)
+    def test_mixup_under_replicas_mixes_as_one_device(self):
+        # Each replica's rows are the one-device batch's rows, mixed with the same partner (drawn from the
+        # global batch) by the same lambda: 1 pipeline feeding 2 replicas (its consecutive batches are a
+        # step's halves) and 2 pipelines of 1 replica (each takes every second row of the step).
         spec = StreamSpec("mixup", 64, 0, 1)
-        base = _batches(pipeline.stream(self.data, self.props, dataclasses.replace(spec, policy="baseline"),
-                                        input_context=context), 4)
-        mixed = _batches(pipeline.stream(self.data, self.props, spec, input_context=context), 4)
-        layout = stream_spec.Layout.of(spec, context)
-        lambdas = []
-        for step, (b, m) in enumerate(zip(base, mixed)):
-            key, lambda_key = mixup_keys(spec, layout, 0, step)
-            expected, lam, _ = batch_ops.mixup(tf.constant(b["image"]), key, lambda_key)
-            np.testing.assert_allclose(m["image"], expected, atol=1e-5)
-            lambdas.append(float(lam))
-        self.assertEqual(lambdas[0], lambdas[1])
-        self.assertEqual(lambdas[2], lambdas[3])
-        self.assertNotEqual(lambdas[0], lambdas[2])
+        one = _batches(pipeline.stream(self.data, self.props, spec), 2)
+        two_replicas = _batches(pipeline.stream(self.data, self.props, spec, input_context=tf.distribute.InputContext(
+            num_input_pipelines=1, input_pipeline_id=0, num_replicas_in_sync=2)), 4)
+        two_pipelines = [_batches(pipeline.stream(self.data, self.props, spec, input_context=tf.distribute.InputContext(
+            num_input_pipelines=2, input_pipeline_id=p, num_replicas_in_sync=2)), 2) for p in range(2)]
+        for step in range(2):
+            for key in ("image", "label"):
+                np.testing.assert_array_equal(
+                    np.concatenate([two_replicas[2 * step][key], two_replicas[2 * step + 1][key]]), one[step][key])
+                interleaved = np.stack([two_pipelines[0][step][key], two_pipelines[1][step][key]], axis=1)
+                np.testing.assert_array_equal(interleaved.reshape(one[step][key].shape), one[step][key])
+            self.assertNotIn("partner_image", two_replicas[0])
+        base = _batches(pipeline.stream(self.data, self.props, dataclasses.replace(spec, policy="baseline")), 1)
+        self.assertFalse(np.allclose(one[0]["image"], base[0]["image"]))  # mixed, not the plain rows
         one_device = stream_spec.Layout.of(spec, None)
-        self.assertTrue(np.array_equal(*mixup_keys(spec, one_device, 0, 5)))  # one device: as before
+        self.assertTrue(np.array_equal(*mixup_keys(spec, one_device, 0, 5)))  # one device: one key, as before
 
     def test_mixup_lambda_is_uniform(self):
         images = tf.zeros((8, 2, 2, 1))
@@ -240,6 +241,25 @@ class PipelineTest(absltest.TestCase):
             np.testing.assert_array_equal(batch["temperature"][103:], 1.0)
             np.testing.assert_array_equal(batch["temperature"][:103], 4.0)
         self.assertEqual(stream_spec.steps_per_epoch(len(data), spec), 4000 // 103)
+
+    def test_gan_rows_under_replicas_are_the_one_device_rows(self):
+        # 25 synthetic rows of 128 over 2 replicas: 13 + 12, the first 13 and the last 12 of one device's z
+        # (one pipeline feeding both, and one pipeline each).
+        generator = Generator(lambda z: tf.tanh(tf.reshape(tf.tile(z[:, :1], [1, 784]), [-1, 28, 28, 1])),
+                              z_dim=8, image_shape=(28, 28, 1), source="test")
+        spec = StreamSpec("gan", 128, 0, 1, generator=generator, synth_temperature=1.0)
+        data = distillation_set.from_split(self.train, 4.0)
+        one = _batches(pipeline.stream(data, self.props, spec), 2)
+        fed = _batches(pipeline.stream(data, self.props, spec, input_context=tf.distribute.InputContext(
+            num_input_pipelines=1, input_pipeline_id=0, num_replicas_in_sync=2)), 4)
+        own = [_batches(pipeline.stream(data, self.props, spec, input_context=tf.distribute.InputContext(
+            num_input_pipelines=2, input_pipeline_id=p, num_replicas_in_sync=2)), 2) for p in range(2)]
+        for step in range(2):
+            synthetic = one[step]["image"][103:]
+            for first, second in ((fed[2 * step], fed[2 * step + 1]), (own[0][step], own[1][step])):
+                self.assertEqual((len(first["image"]), len(second["image"])), (64, 64))  # 51 + 13, 52 + 12
+                np.testing.assert_array_equal(np.concatenate([first["image"][51:], second["image"][52:]]), synthetic)
+        self.assertFalse(np.array_equal(one[0]["image"][103:], one[1]["image"][103:]))
 
     def test_ood_rows_are_added_unlabelled(self):
         extra = ood.load(ood.EMBEDDED, 300, (28, 28, 1))

@@ -12,19 +12,36 @@ def mixup(images, key, lambda_key=None):
     reference's one-device batch does.
 
     Returns (mixed images, lambda, partner index of each row)."""
-    lam_key, perm_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
-    if lambda_key is not None:
-        lam_key = tf.random.experimental.stateless_split(lambda_key, 2)[0]
-    lam = tf.random.stateless_uniform([], seed=lam_key, dtype=images.dtype)
-    partner = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(images)[0]), seed=perm_key)
-    mixed = lam * images + (1.0 - lam) * tf.gather(images, partner)
+    partner = mixup_partners(tf.shape(images)[0], key)
+    mixed, lam = mix(images, tf.gather(images, partner), key if lambda_key is None else lambda_key)
     return mixed, lam, partner
 
 
-def synthetic_rows(generator, count, key, temperature):
+def mixup_partners(size, key):
+    """The in-batch partner of each of a batch's `size` rows."""
+    perm_key = tf.random.experimental.stateless_split(key, 2)[1]
+    return tf.random.experimental.stateless_shuffle(tf.range(size), seed=perm_key)
+
+
+def mix(images, partner_images, lambda_key):
+    """Each image mixed with its partner's by the batch's lambda; returns (mixed, lambda)."""
+    lam_key = tf.random.experimental.stateless_split(lambda_key, 2)[0]
+    lam = tf.random.stateless_uniform([], seed=lam_key, dtype=images.dtype)
+    return lam * images + (1.0 - lam) * partner_images, lam
+
+
+def synthetic_rows(generator, count, key, temperature, first=0, total=None):
     """`count` generator samples from z ~ N(0, I) as unlabelled rows (label -1)
-    with the given temperature, in the model's input range [-1, 1]."""
-    z = tf.random.stateless_normal([count, generator.z_dim], seed=key)
+    with the given temperature, in the model's input range [-1, 1].
+
+    The z are rows [first, first + count) of the `total` (default: count) that
+    `key` draws, so that the replicas of a step, each taking its own rows,
+    together sample what one device samples; rows past `total` are zeros."""
+    total = count if total is None else total
+    z = tf.random.stateless_normal([total, generator.z_dim], seed=key)
+    if total != count:
+        z = tf.reshape(tf.concat([z, tf.zeros([count, generator.z_dim])], axis=0)[first:first + count],
+                       [count, generator.z_dim])
     images = tf.clip_by_value(tf.cast(generator(z), tf.float32), -1.0, 1.0)
     images.set_shape([count, *generator.image_shape])
     return {

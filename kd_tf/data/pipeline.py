@@ -17,10 +17,10 @@ import dataclasses
 import tensorflow as tf
 from absl import logging
 
-from kd_tf.data import imagenet, keys, policies
+from kd_tf.data import batch_ops, imagenet, keys, policies
 from kd_tf.data.distillation_set import DistillationSet, from_split
 from kd_tf.data.normalization import to_model_range, unit_interval
-from kd_tf.data.stages import batch_stage, finish_example
+from kd_tf.data.stages import batch_stage, finish_example, global_step_key
 from kd_tf.data.stream_spec import Layout, StreamSpec, check_policy, rows_per_part, steps_per_epoch
 
 
@@ -71,15 +71,39 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
             out["teacher_logits"] = tf.gather(cached, index)
         return out
 
+    # mixup under several replicas: a row's partner is drawn from the global batch, as on one device,
+    # so each pipeline also builds its rows' partners (per-example stages are keyed by example: the
+    # owner builds the same image). One device mixes within its batch, which is the global one.
+    global_partners = spec.policy == "mixup" and layout.replicas > 1 and not text and len(data.parts) == 1
+    global_batch = real * layout.replicas
+
+    def partner_order(order, epoch):
+        """The example index of each order position's mixup partner."""
+        def step_partners(step):
+            partner = batch_ops.mixup_partners(global_batch, global_step_key(spec, keys.BATCH, epoch, step))
+            return tf.gather(order, step * global_batch + tf.cast(partner, tf.int64))
+        partners = tf.map_fn(step_partners, tf.range(steps, dtype=tf.int64), fn_output_signature=tf.int64)
+        return tf.reshape(partners, [-1])
+
+    def example_with_partner(index, partner, epoch):
+        out = example(index, epoch)
+        out["partner_image"] = example(partner, epoch)["image"]
+        return out
+
     def examples(order, epoch, rows, skip):
         """`skip`: this pipeline's batches of the epoch already done."""
-        ds = tf.data.Dataset.from_tensor_slices(order).shard(pipelines, pipeline)
+        if global_partners:
+            ds = tf.data.Dataset.from_tensor_slices((order[:steps * global_batch], partner_order(order, epoch)))
+            ds = ds.shard(pipelines, pipeline)
+        else:
+            ds = tf.data.Dataset.from_tensor_slices(order).shard(pipelines, pipeline)
         if not layout.uniform:  # a step is ends[-1] rows cut into one batch per slot
             steps_done = skip // len(layout.real_by_slot)
             ds = ds.skip(steps_done * sum(layout.real_by_slot))
         else:
             ds = ds.skip(skip * rows)
-        ds = ds.map(lambda i: example(i, epoch), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        build = (lambda i, p: example_with_partner(i, p, epoch)) if global_partners else (lambda i: example(i, epoch))
+        ds = ds.map(build, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if not layout.uniform:
             return per_slot_batches(ds).take(batches_per_epoch - skip)
         return ds.batch(rows, drop_remainder=True).take(batches_per_epoch - skip)

@@ -26,19 +26,34 @@ def mixup_keys(spec, layout, epoch, step):
             keys.key(spec.seed, keys.BATCH, epoch, 0, global_step))
 
 
+def global_step_key(spec, stream, epoch, global_step):
+    """A key of the global batch of one step: the same on every pipeline."""
+    return keys.key(spec.seed, stream, epoch, 0, global_step)
+
+
 def batch_stage(batch, spec, properties, layout, epoch, step):
-    """The policy's batch stages, then normalisation, then synthetic rows."""
+    """The policy's batch stages, then normalisation, then synthetic rows.
+    `step`: this pipeline's batch of the epoch (a step's, on one device)."""
     if properties.kind == "text":
         return batch
+    global_step, slot = step // layout.replicas_per_pipeline, step % layout.replicas_per_pipeline
     if spec.policy == "mixup":
         key, lambda_key = mixup_keys(spec, layout, epoch, step)
-        batch["image"], _, _ = batch_ops.mixup(batch["image"], key, lambda_key)
+        if "partner_image" in batch:  # the pipeline built each row's partner in the global batch
+            batch["image"], _ = batch_ops.mix(batch["image"], batch.pop("partner_image"), lambda_key)
+        else:
+            batch["image"], _, _ = batch_ops.mixup(batch["image"], key, lambda_key)
     batch["image"] = to_model_range(batch["image"])
     if layout.synthetic and not spec.synthetic_on_device:
-        key = keys.key(spec.seed, keys.SYNTHETIC, epoch, layout.pipeline, step)
-        rows = batch_ops.synthetic_rows(spec.generator, layout.synthetic, key, spec.synth_temperature)
+        # This replica's rows of the z the global batch draws, as one device draws them.
+        key = global_step_key(spec, keys.SYNTHETIC, epoch, global_step)
+        by_replica = spec.synthetic_rows(layout.replicas)
+        first_replica = layout.pipeline * layout.replicas_per_pipeline
+        offsets = tf.constant([sum(by_replica[:first_replica + r]) for r in range(layout.replicas_per_pipeline)])
+        rows = batch_ops.synthetic_rows(spec.generator, layout.synthetic, key, spec.synth_temperature,
+                                        first=tf.gather(offsets, slot), total=sum(by_replica))
         if not layout.uniform:  # this slot's share: the replicas of a step split the global count
-            count = tf.gather(tf.constant(layout.synthetic_by_slot), step % layout.replicas_per_pipeline)
+            count = tf.gather(tf.constant(layout.synthetic_by_slot), slot)
             rows = {k: v[:count] for k, v in rows.items()}
         batch = batch_ops.append_rows(batch, rows)
         if not layout.uniform:

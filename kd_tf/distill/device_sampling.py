@@ -2,8 +2,9 @@
 train step, on the accelerator, rather than by the generator in tf.data on
 the host, which a fast accelerator with a small host can outrun.
 
-z is stateless: keyed by (seed, global step, replica), so a run repeats
-exactly and replicas draw different rows.
+z is stateless: keyed by (seed, global step); every replica draws the
+global batch's z, as one device does, and keeps its own rows, so that a run
+repeats exactly and N replicas sample what one device samples.
 """
 
 import tensorflow as tf
@@ -18,10 +19,11 @@ class DeviceSampler:
 
     def append(self, data, step):
         context = tf.distribute.get_replica_context()
-        replica = tf.cast(context.replica_id_in_sync_group, tf.int64)
-        key = tf.stack([tf.constant(self.seed, tf.int64),
-                        tf.cast(step, tf.int64) * context.num_replicas_in_sync + replica])
-        z = tf.random.stateless_normal([self.rows, self.generator.z_dim], seed=key)
+        replicas = context.num_replicas_in_sync
+        key = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
+        z = tf.random.stateless_normal([self.rows * replicas, self.generator.z_dim], seed=key)
+        if replicas > 1:
+            z = tf.slice(z, [context.replica_id_in_sync_group * self.rows, 0], [self.rows, self.generator.z_dim])
         images = tf.clip_by_value(tf.cast(self.generator(z), tf.float32), -1.0, 1.0)
         images = tf.ensure_shape(images, [self.rows, *self.generator.image_shape])
         rows = {

@@ -4,6 +4,7 @@ the instance lives on 127.0.0.1 and nothing leaves the machine. Ray is
 optional: CI installs it; without it the test is reported as skipped."""
 
 import dataclasses
+import os
 import socket
 import unittest
 
@@ -30,6 +31,9 @@ class RayExecutorTest(absltest.TestCase):
         self.assertEqual(interfaces, {"lo"}, "run under Bazel (block-network) so that Ray stays on 127.0.0.1")
 
     def test_a_study_on_ray(self):
+        # Ray 2.60's local instance turns on token authentication and writes its
+        # token to ~/.ray; Bazel's sandbox mounts the real home read-only.
+        os.environ["HOME"] = self.create_tempdir("home").full_path
         root = self.create_tempdir().full_path
         result = run.run(StudyConfig(study="vgg", scale="smoke"), StudyExecution(runs_dir=root, executor="ray"),
                          Runtime(), scale=TEST_SCALE)

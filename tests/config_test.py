@@ -94,6 +94,13 @@ class DatasetDefaultsTest(absltest.TestCase):
         self.assertEqual((teachers.epochs, teachers.batch_size, teachers.lr), (300, 128, 0.05))
         self.assertEqual(teachers.training_recipe().final_lr, 1e-6)
 
+    def test_member_subsets_names_a_new_ensemble_and_leaves_old_names_alone(self):
+        one_subset = TeacherConfig(train_size=200).resolved()
+        own_subsets = TeacherConfig(train_size=200, member_subsets=True).resolved()
+        self.assertNotEqual(one_subset.ensemble_name(), own_subsets.ensemble_name())
+        # The name without the option is the one kd_tf gave before the option existed (at cc6224a).
+        self.assertEqual(one_subset.ensemble_name(), "mnist5k-lenet5-c471cc6f")
+
     def test_runs_that_differ_in_any_option_never_share_a_directory(self):
         # One other valid value per field; every field of DistillConfig changes a result.
         other = {"dataset": "cifar10", "aug": "noise", "num_teachers": 5, "temperature": 2.0, "alpha": 0.5,

@@ -2,6 +2,7 @@
 with offsets, and the recycling split recorded in the manifest."""
 
 import dataclasses
+import hashlib
 import os
 
 from absl.testing import absltest
@@ -74,6 +75,52 @@ class ExistingEnsembleTest(absltest.TestCase):
                                          recycling=RecyclingSplit(None, "d0.npy (sha256 123)"))
         with self.assertRaisesRegex(teachers.EnsembleMismatchError, "D0 made by 'seed 0'.*--split_indices"):
             teachers_job.ensure_ensemble(self.dir, self.dataset, spec, 1, None)
+
+
+class MemberSubsetsTest(absltest.TestCase):
+    """--member_subsets: member i learns from the subset of seed i (the paper's
+    MNIST teachers); without it every member learns from the subset of seed 0."""
+
+    def _train(self, member_subsets):
+        from kd_tf.data import sources
+        from kd_tf.train import strategy as strategies
+
+        seen = []
+        real = teachers_job.stratified_subset
+
+        def recording(split, size, seed):
+            subset = real(split, size, seed)
+            seen.append((hashlib.sha256(subset.images.tobytes()).hexdigest(), len(subset)))
+            return subset
+
+        dataset = sources.load("mnist5k", None)
+        recipe = dataclasses.replace(recipes.EMBEDDED_TEACHER, epochs=1, batch_size=20, train_size=40)
+        spec = teachers_job.EnsembleSpec("lenet5", recipe, member_subsets=member_subsets)
+        directory = self.create_tempdir().full_path
+        teachers_job.stratified_subset = recording
+        try:
+            manifest = teachers_job.ensure_ensemble(directory, dataset, spec, 2, strategies.make_strategy("auto"))
+        finally:
+            teachers_job.stratified_subset = real
+        return manifest, seen
+
+    def test_each_member_learns_its_own_subset(self):
+        manifest, seen = self._train(member_subsets=True)
+        self.assertTrue(manifest["member_subsets"])
+        self.assertLen(seen, 2)
+        self.assertEqual([s[-1] for s in seen], [40, 40])
+        self.assertNotEqual(seen[0], seen[1])
+        # Without the flag both members see the same 40 examples, and the manifest says nothing.
+        manifest, seen = self._train(member_subsets=False)
+        self.assertNotIn("member_subsets", manifest)
+        self.assertEqual(seen[0], seen[1])
+
+    def test_one_subset_ensemble_refuses_member_subsets(self):
+        directory = self.create_tempdir().full_path
+        teachers.write_manifest(directory, MANIFEST)
+        spec = teachers_job.EnsembleSpec("lenet5", None, member_subsets=True)
+        with self.assertRaisesRegex(teachers.EnsembleMismatchError, "all learnt from one subset; --member_subsets"):
+            teachers_job.ensure_ensemble(directory, Dataset("mnist5k", None, None, MNIST), spec, 1, None)
 
 
 class MemberSelectionTest(absltest.TestCase):

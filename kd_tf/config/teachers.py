@@ -20,6 +20,9 @@ class TeacherConfig:
                               per_dataset="teacher.lr")
     train_size: int | None = option(None, "Train each member on a class-balanced subset of this size.", lower=1,
                                     per_dataset="teacher.train_size")
+    member_subsets: bool = option(False, "With --train_size: member i learns from its own class-balanced subset "
+                                  "(seed i), as the paper's MNIST teachers do, rather than every member from the "
+                                  "subset of seed 0 (the reference's).")
     seed: int = option(0, "Seed of member 0 of a new ensemble; member i has seed + i (an existing ensemble "
                        "keeps its own).")
     train_split: str = option("all", "Learn from the whole train split, or a data-recycling half (d0 as in "
@@ -50,7 +53,9 @@ class TeacherConfig:
         or where they live), so that a study's ensembles never mix."""
         suffix = ("-d0" if self.train_split == "d0" else "") + ("-reference" if self.teacher_recipe == "reference"
                                                                  else "")
-        digest = config_hash(self, exclude=("num_teachers", "teacher_dir"))
+        # A field at its old default is left out, so that existing ensembles keep their names.
+        digest = config_hash(self, exclude=("num_teachers", "teacher_dir") + (() if self.member_subsets
+                                                                              else ("member_subsets",)))
         return f"{self.dataset.replace('/', '_')}-{self.arch}{suffix}-{digest}"
 
     def training_recipe(self):

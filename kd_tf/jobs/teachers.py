@@ -45,6 +45,7 @@ class EnsembleSpec:
     train_split: str = "all"  # or "d0"/"d1" (data recycling)
     recycling: RecyclingSplit = RecyclingSplit()
     seed_base: int = 0
+    member_subsets: bool = False  # with a train_size: member seed s learns from the subset of seed s
     recipe_requested: bool = False  # an explicit --teacher_recipe must match an existing ensemble's
     # How members train, not what they are (kd_tf.train.accelerator resolves them).
     jit_compile: bool = False
@@ -60,7 +61,7 @@ def train_member(dataset, spec, seed, strategy, init_weights_path=None, label=No
     label = label or f"teacher seed {seed}"
     chief = workers.is_chief(strategy)
     split = stratified_subset(teacher_split(dataset.train, spec.train_split, spec.recycling), recipe.train_size,
-                              seed=SUBSET_SEED)
+                              seed=seed if spec.member_subsets else SUBSET_SEED)
     steps = steps_per_epoch(len(split), StreamSpec("baseline", recipe.batch_size, seed, recipe.epochs),
                             strategy.num_replicas_in_sync)
     keras.utils.set_random_seed(seed)
@@ -126,6 +127,9 @@ def _check_existing(teacher_dir, manifest, dataset, spec, num_members):
             f"The teachers in {teacher_dir} learnt from a D0 made by {manifest.get('split')!r}; this run's D0 is "
             f"made by {spec.recycling.describe()!r} (--split_indices). Pass the teachers' split, or another "
             "--teacher_dir.")
+    if spec.member_subsets and not manifest.get("member_subsets", False):
+        raise mismatch(f"The teachers in {teacher_dir} all learnt from one subset; --member_subsets asks for one "
+                       "subset per member. Pass another --teacher_dir.")
     if manifest["recipe"] is None and len(manifest["members"]) < num_members:
         raise mismatch(f"{teacher_dir} holds {len(manifest['members'])} imported members and no training recipe; "
                        f"import more, or ask for at most {len(manifest['members'])} (--num_teachers).")
@@ -150,12 +154,15 @@ def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
         manifest["recipe_name"] = spec.recipe_name
         if spec.train_split != "all":
             manifest["split"] = spec.recycling.describe()
+        if spec.member_subsets:
+            manifest["member_subsets"] = True
     else:
         _check_existing(teacher_dir, manifest, dataset, spec, num_members)
         if manifest["recipe"] is not None:  # new members match the old ones
             spec = dataclasses.replace(spec, recipe=Recipe(**manifest["recipe"]),
                                        recipe_name=manifest.get("recipe_name", "paper"),
-                                       seed_base=manifest.get("seed_base", spec.seed_base))
+                                       seed_base=manifest.get("seed_base", spec.seed_base),
+                                       member_subsets=manifest.get("member_subsets", False))
     # Trained members whose file is gone (deleted because it was damaged) are trained again, with their seed.
     lost = [i for i, member in enumerate(manifest["members"][:num_members])
             if manifest["recipe"] is not None and not storage.exists(os.path.join(teacher_dir, member["file"]))]
@@ -220,7 +227,7 @@ def run(config, runtime):
     recycling = (distillation_set.read_split_indices(resolve_path(config.split_indices), len(dataset.train))
                  if config.split_indices else RecyclingSplit())
     spec = EnsembleSpec(config.arch, config.training_recipe(), config.teacher_recipe, config.train_split, recycling,
-                        config.seed, recipe_requested=requested,
+                        config.seed, member_subsets=config.member_subsets, recipe_requested=requested,
                         jit_compile=accelerator.jit_compile(runtime.jit_compile, strategy),
                         sync_batchnorm=accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy))
     return teacher_dir, ensure_ensemble(teacher_dir, dataset, spec, config.num_teachers, strategy)

@@ -134,3 +134,77 @@ def generalisation_metrics():
 def fidelity_metrics():
     """Metrics of a student against its teacher."""
     return [TopOneAgreement(), PredictiveKL()]
+
+
+def spatial_mean(activations):
+    """[batch, ..., channels] -> [batch, channels]: a stage's output averaged
+    over its spatial positions, as the reference's preact_cka does first."""
+    rank = len(activations.shape)
+    return activations if rank == 2 else ops.mean(activations, axis=tuple(range(1, rank - 1)))
+
+
+class LinearCKA(keras.metrics.Metric):
+    """Linear CKA (Kornblith et al., 2019) of two layers' (spatially averaged)
+    activations over every example seen. It keeps the sums of the
+    activations and of their cross-products (in float64), so that the result
+    over batches equals CKA on all examples at once, whatever the batching."""
+
+    def __init__(self, x_features, y_features, name="linear_cka", **kwargs):
+        super().__init__(name=name, **kwargs)
+        variable = lambda shape, name: self.add_variable(shape=shape, initializer="zeros", dtype="float64", name=name)
+        self.count = variable((), "count")
+        self.sum_x, self.sum_y = variable((x_features,), "sum_x"), variable((y_features,), "sum_y")
+        self.xx = variable((x_features, x_features), "xx")
+        self.yy = variable((y_features, y_features), "yy")
+        self.xy = variable((x_features, y_features), "xy")
+
+    def update_state(self, x, y, sample_weight=None):
+        x = ops.cast(spatial_mean(x), "float64")
+        y = ops.cast(spatial_mean(y), "float64")
+        self.count.assign_add(ops.cast(ops.shape(x)[0], "float64"))
+        self.sum_x.assign_add(ops.sum(x, axis=0))
+        self.sum_y.assign_add(ops.sum(y, axis=0))
+        self.xx.assign_add(ops.matmul(ops.transpose(x), x))
+        self.yy.assign_add(ops.matmul(ops.transpose(y), y))
+        self.xy.assign_add(ops.matmul(ops.transpose(x), y))
+
+    def result(self):
+        n = ops.maximum(self.count, 1.0)
+
+        def centred(cross, a, b):  # the centred cross-product, sum_i (a_i - mean a)(b_i - mean b)^T
+            return cross - ops.outer(a, b) / n
+
+        xy = centred(self.xy, self.sum_x, self.sum_y)
+        xx = centred(self.xx, self.sum_x, self.sum_x)
+        yy = centred(self.yy, self.sum_y, self.sum_y)
+        return ops.cast(ops.sum(xy * xy) / ops.sqrt(ops.sum(xx * xx) * ops.sum(yy * yy)), "float32")
+
+
+def _median_of_nonzero(values):
+    """numpy's median of the nonzero entries (the mean of the middle two of an even count)."""
+    values = ops.sort(ops.reshape(values, (-1,)))
+    zeros = ops.sum(ops.cast(values == 0, "int32"))
+    count = ops.shape(values)[0] - zeros
+    low, high = zeros + (count - 1) // 2, zeros + count // 2
+    return (ops.take(values, low) + ops.take(values, high)) / 2
+
+
+def _centred_rbf_gram(rows):
+    """The reference's rbf() (cka/CKA.py), sigma the median distance, centred: H K H."""
+    gram = ops.matmul(rows, ops.transpose(rows))
+    diagonal = ops.diagonal(gram)
+    distances = diagonal[None, :] - gram + ops.transpose(diagonal[None, :] - gram)
+    kernel = ops.exp(-0.5 * distances / _median_of_nonzero(distances))
+    kernel = kernel - ops.mean(kernel, axis=0, keepdims=True)
+    return kernel - ops.mean(kernel, axis=1, keepdims=True)
+
+
+def reference_cka(x, y):
+    """The reference's per-batch CKA (gnosis/utils/metrics.py, preact_cka):
+    kernel_CKA with an RBF kernel (median sigma) on the TRANSPOSED spatially
+    averaged activations, [channels, batch], so that it compares channels
+    across the batch's examples, not examples; it needs as many channels in x
+    as in y. The reference averages it over its test loader's batches."""
+    kx = _centred_rbf_gram(ops.transpose(ops.cast(spatial_mean(x), "float64")))
+    ky = _centred_rbf_gram(ops.transpose(ops.cast(spatial_mean(y), "float64")))
+    return ops.cast(ops.sum(kx * ky) / ops.sqrt(ops.sum(kx * kx) * ops.sum(ky * ky)), "float32")

@@ -73,5 +73,54 @@ class MetricsTest(absltest.TestCase):
         self.assertAlmostEqual(float(m.result()), ref.accuracy(self.labels[:10], self.logits[:10]), places=3)
 
 
+class CkaTest(absltest.TestCase):
+    def setUp(self):
+        rng = np.random.default_rng(0)
+        # Stage outputs [batch, h, w, channels]: y a noisy linear map of x, so CKA is high but below 1.
+        self.x = rng.normal(size=(300, 4, 4, 16)).astype("float32")
+        mix = rng.normal(size=(16, 16)).astype("float32")
+        self.y = (self.x @ mix + rng.normal(size=self.x.shape) * 2).astype("float32")
+        self.avg_x, self.avg_y = self.x.mean(axis=(1, 2)), self.y.mean(axis=(1, 2))
+
+    def test_linear_cka_over_batches_equals_numpy_on_all_examples(self):
+        metric = metrics.LinearCKA(16, 16)
+        for start in range(0, 300, 128):  # uneven batches, the last partial
+            metric.update_state(self.x[start:start + 128], self.y[start:start + 128])
+        expected = ref.linear_cka(self.avg_x.astype("float64"), self.avg_y.astype("float64"))
+        self.assertAlmostEqual(float(metric.result()), expected, places=5)
+        self.assertGreater(expected, 0.3)
+        self.assertLess(expected, 0.99)
+
+    def test_linear_cka_invariances(self):
+        def cka(a, b):
+            metric = metrics.LinearCKA(a.shape[-1], b.shape[-1])
+            metric.update_state(a, b)
+            return float(metric.result())
+
+        self.assertAlmostEqual(cka(self.avg_x, self.avg_x), 1.0, places=5)
+        rotation, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(16, 16)))
+        rotated = (self.avg_y @ rotation * 3.0 + 5.0).astype("float32")  # orthogonal map, scale, shift
+        self.assertAlmostEqual(cka(self.avg_x, rotated), cka(self.avg_x, self.avg_y), places=5)
+        # Different widths (a student unlike its teacher).
+        self.assertAlmostEqual(cka(self.avg_x, self.avg_y[:, :5]),
+                               ref.linear_cka(self.avg_x.astype("float64"), self.avg_y[:, :5].astype("float64")),
+                               places=5)
+        # Independent activations: near 0.
+        noise = np.random.default_rng(2).normal(size=(3000, 16)).astype("float32")
+        other = np.random.default_rng(3).normal(size=(3000, 16)).astype("float32")
+        self.assertLess(cka(noise, other), 0.02)
+
+    def test_reference_cka_is_the_reference_kernel_cka_of_transposed_activations(self):
+        batch_x, batch_y = self.x[:128], self.y[:128]
+        expected = ref.rbf_cka(batch_x.mean(axis=(1, 2)).T.astype("float64"),
+                               batch_y.mean(axis=(1, 2)).T.astype("float64"))
+        self.assertAlmostEqual(float(metrics.reference_cka(batch_x, batch_y)), expected, places=5)
+        self.assertAlmostEqual(float(metrics.reference_cka(batch_x, batch_x)), 1.0, places=5)
+        # Four channels (c * (c - 1) nonzero distances is always even: the median averages the middle two).
+        self.assertAlmostEqual(float(metrics.reference_cka(batch_x[:, :, :, :4], batch_y[:, :, :, :4])),
+                               ref.rbf_cka(batch_x[:, :, :, :4].mean(axis=(1, 2)).T.astype("float64"),
+                                           batch_y[:, :, :, :4].mean(axis=(1, 2)).T.astype("float64")), places=5)
+
+
 if __name__ == "__main__":
     absltest.main()

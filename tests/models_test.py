@@ -52,6 +52,25 @@ class ParameterCountTest(parameterized.TestCase):
         self.assertEqual(trainable_count(build_model("preresnet20_layernorm", 10)), 272_282)
 
 
+class StageOutputsTest(absltest.TestCase):
+    """The stages CKA compares are the network's own path to its logits."""
+
+    def test_preresnet_stages_lead_to_its_logits(self):
+        model = build_model("preresnet8_layernorm", 10, (32, 32, 3))
+        x = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+        stages = model.stage_outputs(x)
+        self.assertEqual([tuple(s.shape) for s in stages], [(4, 32, 32, 16), (4, 16, 16, 32), (4, 8, 8, 64)])
+        logits = model.fc(model.pool(keras.ops.relu(model.bn(stages[-1]))))
+        np.testing.assert_allclose(logits, model(x), atol=1e-5)
+
+    def test_lenet_stages_lead_to_its_logits(self):
+        model = build_model("lenet5", 10, (28, 28, 1))
+        x = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+        stages = model.stage_outputs(x)
+        self.assertEqual([tuple(s.shape) for s in stages], [(4, 14, 14, 6), (4, 5, 5, 16), (4, 120)])
+        np.testing.assert_allclose(model.fc3(model.fc2(stages[-1])), model(x), atol=1e-5)
+
+
 class ShapesAndSavingTest(parameterized.TestCase):
     CASES = [
         ("lenet5", 10, (28, 28, 1)), ("preresnet20", 100, (32, 32, 3)), ("preresnet56", 10, (32, 32, 3)),

@@ -135,3 +135,32 @@ def tempered_log_softmax(z, tau):
 
 def kl_rows(log_p, log_q):
     return np.sum(np.exp(log_p) * (log_p - log_q), -1)
+
+
+def _centre(k):
+    n = k.shape[0]
+    h = np.eye(n) - np.ones((n, n)) / n
+    return h @ k @ h
+
+
+def linear_cka(x, y):
+    """Linear CKA of [examples, features] matrices, as the reference's
+    cka/CKA.py linear_CKA: HSIC of the centred Gram matrices."""
+    def hsic(a, b):
+        return np.sum(_centre(a @ a.T) * _centre(b @ b.T))
+
+    return hsic(x, y) / np.sqrt(hsic(x, x) * hsic(y, y))
+
+
+def rbf_cka(x, y):
+    """The reference's kernel_CKA(x, y) with sigma=None: an RBF kernel whose
+    sigma^2 is the median nonzero squared distance, each matrix its own."""
+    def kernel(a):
+        g = a @ a.T
+        d = np.diag(g) - g + (np.diag(g) - g).T
+        return np.exp(-0.5 * d / np.median(d[d != 0]))
+
+    def hsic(a, b):
+        return np.sum(_centre(kernel(a)) * _centre(kernel(b)))
+
+    return hsic(x, y) / np.sqrt(hsic(x, x) * hsic(y, y))

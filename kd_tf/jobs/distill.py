@@ -276,7 +276,8 @@ def run(config, runtime, flags_text=""):
     finally:
         preemption.close()
 
-    results = final_evaluation(dataset, teacher, student, run_dir, spec, strategy, chief)
+    results = final_evaluation(dataset, teacher, student, run_dir, spec, strategy, chief,
+                               distillation_data=data if config.distill_splits else None)
     export.save_student(student, run_dir, props.image_shape, strategy)
     if not chief:  # the chief writes (and reports) the run
         return {**results, "non_chief": True, "runtime": {"output_dir": output_dir}}
@@ -352,12 +353,21 @@ def hparams(config, recipe):
     }
 
 
-def final_evaluation(dataset, teacher, student, run_dir, spec, strategy=None, chief=True):
-    """Teacher and student on clean test, clean train and one pass of the run's
-    own policy over train (eval mode): rows in results.csv, test predictions
-    saved so that the reported numbers can be recomputed from them (every
-    worker evaluates; the chief writes)."""
-    rows, predictions = evaluation.evaluate(teacher, {"student": student}, dataset, spec, strategy=strategy)
+def final_evaluation(dataset, teacher, student, run_dir, spec, strategy=None, chief=True, distillation_data=None):
+    """Teacher and student on clean test, clean train, the run's own
+    distillation data where it is not the train split (data recycling's D0,
+    D1 or both), and one pass of the run's own policy over train (eval mode):
+    rows in results.csv, test predictions saved so that the reported numbers
+    can be recomputed from them (every worker evaluates; the chief writes).
+    With one teacher, the student's test row holds the per-stage CKA of the
+    two (Table 1)."""
+    extra = (("distillation", distillation_data),) if distillation_data is not None else ()
+    rows, predictions = evaluation.evaluate(teacher, {"student": student}, dataset, spec, strategy=strategy,
+                                            extra_splits=extra)
+    if teacher.num_members == 1:
+        cka = evaluation.stage_cka(teacher.members[0], student, dataset.test, dataset.properties)
+        if cka:
+            next(r for r in rows if r["model"] == "student" and r["split"] == "test").update(cka)
     labels, teacher_logits, students = predictions["test"]
     if chief:
         storage.save_npz(run_dir.predictions, labels=labels, teacher_logits=teacher_logits,

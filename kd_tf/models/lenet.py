@@ -49,6 +49,13 @@ class LeNet5(keras.Model):
         x = self.pool2(self.conv2(x))
         return self.fc3(self.fc2(self.fc1(self.flatten(x))))
 
+    def stage_outputs(self, x):
+        """Both convolutional blocks' pooled outputs and the first dense layer's,
+        LeNet-5's three stages for CKA (the reference has CKA for PreResNets only)."""
+        pooled1 = self.pool1(self.conv1(x))
+        pooled2 = self.pool2(self.conv2(pooled1))
+        return [pooled1, pooled2, self.fc1(self.flatten(pooled2))]
+
     def get_config(self):
         config = super().get_config()
         config.update(num_classes=self.num_classes)

@@ -112,6 +112,17 @@ class PreResNet(keras.Model):
         x = keras.ops.relu(self.bn(x, training=training))
         return self.fc(self.pool(x))
 
+    def stage_outputs(self, x):
+        """The outputs of stages 1, 2 and 3 (eval mode): what the reference's
+        preacts() returns and its CKA compares."""
+        x = self.conv1(x)
+        outputs = []
+        for stage in self.stages:
+            for block in stage:
+                x = block(x, training=False)
+            outputs.append(x)
+        return outputs
+
     def get_config(self):
         return {**super().get_config(), "depth": self.depth, "num_classes": self.num_classes,
                 "skip": self.skip, "norm_kind": self.norm_kind}

@@ -9,6 +9,7 @@ import pandas as pd
 
 from kd_tf.train.run_dir import resolve_path
 
+DISTILLATION_BATCHES = "distillation_batches"
 METRICS = ("accuracy", "nll", "ece", "agreement", "kl", "agreement_with_reference")
 
 
@@ -16,7 +17,12 @@ def _rows(run):
     directory = resolve_path(run.directory)
     if run.kind == "distill":
         with open(os.path.join(directory, "results_rows.json")) as f:
-            return json.load(f)
+            rows = json.load(f)
+        with open(os.path.join(directory, "results.json")) as f:
+            online = json.load(f).get("online")
+        # The student's loss and metrics on its last epoch's distillation batches
+        # (train mode): what the reference logs as its train metrics.
+        return rows + ([{"model": "student", "split": DISTILLATION_BATCHES, **online}] if online else [])
     if run.kind == "evaluate":
         with open(resolve_path(run.config.output) + ".json") as f:
             rows = json.load(f)

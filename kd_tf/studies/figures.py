@@ -95,7 +95,8 @@ def draw(results, figure, directory):
             ax.set_xticklabels([show(x) for x in xs], rotation=45 if figure.kind == "bar" else 0,
                                ha="right" if figure.kind == "bar" else "center")
             ax.set_xlabel(figure.x)
-            ax.set_ylabel(LABELS.get(metric, metric))
+            ax.set_ylabel(LABELS.get(metric, metric).replace("test ", "" if figure.split == "test" else
+                                                             f"{figure.split.replace('_', ' ')} "))
             if figure.rows:
                 ax.set_title(f"{figure.rows} {show(row_value)}", fontsize=9)
             handles, labels = ax.get_legend_handles_labels()

@@ -16,7 +16,7 @@ PAPER_RUN_COST = 1.0 + 5 / 3
 # Rough per-image training cost relative to PreResNet-56; resnet50 (224 px) is set so that a
 # 90-epoch ImageNet run comes to about 230 GPU-hours, a common V100 figure.
 ARCH_COST = {"lenet5": 0.02, "bilstm": 0.1, "preresnet8": 0.1, "preresnet14": 0.2, "preresnet20": 0.35,
-             "preresnet56": 1.0, "preresnet56_layernorm": 1.1, "preresnet110": 2.0, "vgg16": 2.0,
+             "preresnet20_layernorm": 0.4, "preresnet56": 1.0, "preresnet56_layernorm": 1.1, "preresnet110": 2.0, "vgg16": 2.0,
              "resnet50": 3.0}
 TRAIN_SIZES = {"cifar10": 50_000, "cifar100": 50_000, "svhn_cropped": 73_257, "mnist": 60_000,
                "emnist_for_mnist": 697_932, "imdb_reviews": 25_000, "imagenet2012": 1_281_167, "mnist5k": 4_000}

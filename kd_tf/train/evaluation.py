@@ -192,19 +192,23 @@ def augmented_pass(dataset, spec):
             .unbatch().batch(EVAL_BATCH))
 
 
-def evaluate(teacher, students, dataset, spec=None, reference=None, include_train=True, strategy=None):
+def evaluate(teacher, students, dataset, spec=None, reference=None, include_train=True, strategy=None,
+             extra_splits=()):
     """Rows {"model", "split", metrics...} for the teacher, each student
     (name -> model) and the optional reference student, on clean test, clean
-    train and, with a spec, an augmented pass over train; across the
-    strategy's replicas when given."""
+    train, each of `extra_splits` ((name, Split), ...: e.g. a student's own
+    distillation data) and, with a spec, an augmented pass over train; across
+    the strategy's replicas when given."""
     def batches_of(split):
         return math.ceil(len(split) / EVAL_BATCH)
 
-    splits = [("test", lambda: evaluation_dataset(dataset.test, EVAL_BATCH, dataset.properties),
-               batches_of(dataset.test))]
+    def clean(split):
+        return lambda: evaluation_dataset(split, EVAL_BATCH, dataset.properties)
+
+    splits = [("test", clean(dataset.test), batches_of(dataset.test))]
     if include_train and not dataset.properties.streaming:
-        splits.append(("train", lambda: evaluation_dataset(dataset.train, EVAL_BATCH, dataset.properties),
-                       batches_of(dataset.train)))
+        splits.append(("train", clean(dataset.train), batches_of(dataset.train)))
+    splits += [(name, clean(split), batches_of(split)) for name, split in extra_splits]
     if spec is not None and dataset.properties.kind == "image":
         splits.append((f"train_{spec.policy}", lambda: augmented_pass(dataset, spec), None))
     named = dict(students)
@@ -227,6 +231,41 @@ def evaluate(teacher, students, dataset, spec=None, reference=None, include_trai
             logits = [np.concatenate([k[1][i] for k in kept]) for i in range(len(named) + 1)]
             predictions[split] = (labels, logits[0], dict(zip(named, logits[1:])))
     return rows, predictions
+
+
+CKA_BATCH = 128  # the reference's test loader's batch (its preact_cka averages over these batches)
+
+
+def stage_cka(teacher_member, student, split, properties):
+    """Per-stage CKA of one teacher network and the student on `split` (eval
+    mode), for self-distillation (Table 1): {"cka_<s>": linear CKA over every
+    example, "cka_reference_<s>": the reference's batch-averaged RBF CKA of the
+    transposed activations}, s = 1, 2, 3; None where either model has no stages."""
+    if not (hasattr(teacher_member, "stage_outputs") and hasattr(student, "stage_outputs")):
+        return None
+
+    @tf.function
+    def stages(images):
+        return teacher_member.stage_outputs(images), student.stage_outputs(images)
+
+    linear, reference, batches = None, None, 0
+    for batch in evaluation_dataset(split, CKA_BATCH, properties):
+        teacher_stages, student_stages = stages(batch["image"])
+        if len(teacher_stages) != len(student_stages):
+            return None
+        if linear is None:
+            linear = [kd_metrics.LinearCKA(t.shape[-1], s.shape[-1]) for t, s in zip(teacher_stages, student_stages)]
+            reference = np.zeros(len(linear))
+        for i, (t, s) in enumerate(zip(teacher_stages, student_stages)):
+            linear[i].update_state(t, s)
+            if t.shape[-1] == s.shape[-1]:  # the reference's kernel CKA compares channel by channel
+                reference[i] += float(kd_metrics.reference_cka(t, s))
+            else:
+                reference[i] = math.nan
+        batches += 1
+    out = {f"cka_{i + 1}": float(m.result()) for i, m in enumerate(linear)}
+    out.update({f"cka_reference_{i + 1}": float(v / batches) for i, v in enumerate(reference)})
+    return out
 
 
 def metric_rows(teacher, students, dataset, policy=None, seed=0, batch_size=128, reference=None):

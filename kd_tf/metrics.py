@@ -181,12 +181,16 @@ class LinearCKA(keras.metrics.Metric):
 
 
 def _median_of_nonzero(values):
-    """numpy's median of the nonzero entries (the mean of the middle two of an even count)."""
+    """numpy's median of the nonzero entries (the mean of the middle two of an
+    even count); NaN, as numpy's, where every entry is zero (a dead layer)."""
     values = ops.sort(ops.reshape(values, (-1,)))
+    size = ops.shape(values)[0]
     zeros = ops.sum(ops.cast(values == 0, "int32"))
-    count = ops.shape(values)[0] - zeros
-    low, high = zeros + (count - 1) // 2, zeros + count // 2
-    return (ops.take(values, low) + ops.take(values, high)) / 2
+    count = size - zeros
+    low = ops.minimum(zeros + ops.maximum(count - 1, 0) // 2, size - 1)
+    high = ops.minimum(zeros + count // 2, size - 1)
+    median = (ops.take(values, low) + ops.take(values, high)) / 2
+    return ops.where(count > 0, median, ops.cast(float("nan"), median.dtype))
 
 
 def _centred_rbf_gram(rows):

@@ -91,6 +91,14 @@ class CkaTest(absltest.TestCase):
         self.assertGreater(expected, 0.3)
         self.assertLess(expected, 0.99)
 
+    def test_a_dead_layer_gives_nan_not_an_error(self):
+        # Every channel's spatial mean the same (a collapsed student): no nonzero distance, as np.median([]).
+        dead = np.zeros_like(self.x[:128])
+        self.assertTrue(np.isnan(float(metrics.reference_cka(self.x[:128], dead))))
+        metric = metrics.LinearCKA(16, 16)
+        metric.update_state(self.x[:128], dead)
+        self.assertTrue(np.isnan(float(metric.result())))
+
     def test_linear_cka_invariances(self):
         def cka(a, b):
             metric = metrics.LinearCKA(a.shape[-1], b.shape[-1])

@@ -31,6 +31,6 @@ SWITCHES = ("auto", "true", "false")
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
 FID_FEATURES = ("pool", "logits")
 STUDIES = ("ensemble_size", "policies", "data_recycling", "capacity", "vgg", "subsampled", "mnist_emnist",
-           "optimisation", "alpha", "losses", "table1", "gan")
+           "optimisation", "gan_enlarged", "alpha", "losses", "table1", "gan")
 SCALES = ("smoke", "paper")
 EXECUTORS = ("local", "ray")

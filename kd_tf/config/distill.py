@@ -58,6 +58,10 @@ class DistillConfig:
                                      per_dataset="ood_dataset")
     ood_count: int | None = option(None, "ood: images added, chosen with a fixed seed.", lower=1,
                                    per_dataset="ood_count")
+    gan_samples: int | None = option(None, "Add this many SN-GAN samples (--generator) to the distillation data as "
+                                     "unlabelled rows, generated once with a fixed seed and stored with the run "
+                                     "(gan_samples.npz): the paper's enlarged sets (section 6.1, Fig 1), static "
+                                     "unlike --aug=gan's per-batch draws.", lower=1)
     distill_splits: str | None = option(None, "Data recycling: distil on d0, d1 or d0,d1 (teachers learn from d0).")
     split_temperatures: str | None = option(None, "Data recycling: a temperature per split, e.g. 1,4 "
                                             "(default: --temperature for each).")
@@ -139,8 +143,14 @@ class DistillConfig:
         config): runs that differ in anything that changes a result never
         share a directory, and the same run always finds its own."""
         splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
+        samples = f"-gan{self.gan_samples}" if self.gan_samples else ""
+        # Options added later are left out at their default, so that existing runs keep their directories.
+        exclude = tuple(field for field, default in ADDED_LATER.items() if getattr(self, field) == default)
         return (f"{self.dataset.replace('/', '_')}-{self.teacher_arch}x{self.num_teachers}-to-{self.student_arch}-"
-                f"{self.aug}{splits}-t{self.temperature:g}-s{self.seed}-{config_hash(self)}")
+                f"{self.aug}{splits}{samples}-t{self.temperature:g}-s{self.seed}-{config_hash(self, exclude)}")
+
+
+ADDED_LATER = {"gan_samples": None}  # field -> default
 
 
 def config_hash(config, exclude=()):

@@ -14,7 +14,7 @@ from kd_tf.config import gan as gan_config
 from kd_tf.config.datasets import teacher_dataset
 from kd_tf.config.distill import DistillConfig
 from kd_tf.config.runtime import Runtime
-from kd_tf.data import distillation_set, generators, ood, sources, visualize
+from kd_tf.data import distillation_set, gan_samples, generators, ood, sources, visualize
 from kd_tf.data.distillation_set import RecyclingSplit
 from kd_tf.data.pipeline import distributed_stream, evaluation_dataset, stream
 from kd_tf.data.policies import Options
@@ -79,9 +79,10 @@ def recycling_split(config, train):
     return RecyclingSplit()
 
 
-def build_inputs(config, dataset, replicas, data_dir=None):
+def build_inputs(config, dataset, replicas, data_dir=None, samples_path=None):
     """The distillation set, the stream spec, the recipe and the steps per
-    epoch of a resolved config."""
+    epoch of a resolved config; --gan_samples are read from `samples_path`
+    where a run has stored them, else generated."""
     if config.dataset == "emnist_for_mnist" and config.alpha > 0:
         raise UserError("--alpha > 0 needs true labels, and emnist_for_mnist's EMNIST rows have no MNIST label (the "
                         "reference gives them random ones, which carry no information).")
@@ -93,6 +94,17 @@ def build_inputs(config, dataset, replicas, data_dir=None):
     extra = None
     if config.aug == "ood":
         extra = ood.load(config.ood_dataset, config.ood_count, dataset.properties.image_shape, data_dir)
+    if config.gan_samples:
+        if config.aug == "ood" or config.distill_splits or dataset.properties.streaming:
+            raise UserError("--gan_samples adds SN-GAN images to an in-memory train split; it does not combine with "
+                            "--aug=ood, --distill_splits or a streamed dataset.")
+
+        def sampler():
+            generator = generators.load(generator_for(config, data_dir), config.generator_bn)
+            generators.check_matches(generator, dataset.properties.image_shape)
+            return generator
+
+        extra = gan_samples.as_split(stored_or_new_samples(samples_path, sampler, config.gan_samples))
     data = (dataset.train if dataset.properties.streaming else
             distillation_set.build(dataset.train, config.temperature, splits, config.data_fraction, extra,
                                    recycling_split(config, dataset.train)))
@@ -107,6 +119,19 @@ def build_inputs(config, dataset, replicas, data_dir=None):
                       synthetic_on_device=config.aug == "gan" and config.gan_sampling == "device")
     sizes = data.parts if not dataset.properties.streaming and len(data.parts) > 1 else len(data)
     return data, spec, recipe, steps_per_epoch(sizes, spec, replicas)
+
+
+def stored_or_new_samples(path, generator_fn, count):
+    """The SN-GAN samples a run stored at `path` (a resumed run reads its own),
+    else `count` new ones from generator_fn()."""
+    if path and storage.exists(path):
+        images = storage.load_npz(path)["images"]
+        if len(images) != count:
+            raise UserError(f"{path} holds {len(images):,} SN-GAN samples, not --gan_samples={count:,}; delete it "
+                            "to generate them again.")
+        return images
+    logging.info("Generating %d SN-GAN samples for the distillation set (seed %d)", count, gan_samples.SEED)
+    return gan_samples.generate(generator_fn(), count)
 
 
 def generator_for(config, data_dir=None):
@@ -166,7 +191,8 @@ def run(config, runtime, flags_text=""):
     props = dataset.properties
     logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
 
-    data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync, runtime.data_dir)
+    data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync, runtime.data_dir,
+                                             samples_path=None if runtime.overwrite else run_dir.gan_samples)
     manifest, indices = select_teachers(config, dataset, teacher_dir, strategy, the_plan.recipe_requested,
                                         runtime)
 
@@ -182,6 +208,8 @@ def run(config, runtime, flags_text=""):
                 storage.rmtree(output_dir)
             run_dir.create()
             storage.write_text(run_dir.flags, flags_text)
+            if config.gan_samples and not storage.exists(run_dir.gan_samples):  # the run's own, for a resume
+                storage.save_npz(run_dir.gan_samples, images=data.images[len(data) - config.gan_samples:])
         with precision.policy(config.precision), synchronized_batch_norm(sync_bn):
             student = build_model(config.student_arch, props.num_classes, props.image_shape,
                                   **props.model_kwargs())
@@ -277,7 +305,7 @@ def run(config, runtime, flags_text=""):
         preemption.close()
 
     results = final_evaluation(dataset, teacher, student, run_dir, spec, strategy, chief,
-                               distillation_data=data if config.distill_splits else None)
+                               distillation_data=data if config.distill_splits or config.gan_samples else None)
     export.save_student(student, run_dir, props.image_shape, strategy)
     if not chief:  # the chief writes (and reports) the run
         return {**results, "non_chief": True, "runtime": {"output_dir": output_dir}}

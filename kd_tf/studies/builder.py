@@ -43,7 +43,7 @@ class Builder:
         the trial also picks its teachers), at the point `labels` of the study."""
         teachers = self._teachers[teacher_dir]
         needs = [teacher_dir]
-        if fields.get("aug") == "gan" and "generator" not in fields:
+        if (fields.get("aug") == "gan" or fields.get("gan_samples")) and "generator" not in fields:
             gan_dir = self.gan(fields.get("dataset"))  # trained on the distillation data
             fields["generator"] = generator_path(gan_dir)
             needs.append(gan_dir)

@@ -57,7 +57,7 @@ def gpu_hours(run):
         missing = max(config.num_teachers - existing_members(run), 0)
         return missing * _hours(recipe.epochs * size, ARCH_COST.get(config.arch, 1.0))
     if run.kind == "distill":
-        size = TRAIN_SIZES.get(config.dataset, 50_000) * (config.data_fraction or 1.0)
+        size = TRAIN_SIZES.get(config.dataset, 50_000) * (config.data_fraction or 1.0) + (config.gan_samples or 0)
         cost = ARCH_COST.get(config.student_arch, 1.0) + config.num_teachers * ARCH_COST.get(config.teacher_arch,
                                                                                                1.0) / 3
         return _hours(config.epochs * size, cost)
@@ -75,7 +75,7 @@ def describe(run):
         what = f"SN-GAN on {config.dataset}, {config.gen_steps} generator steps"
     elif run.kind == "distill":
         what = (f"{config.num_teachers} x {config.teacher_arch} -> {config.student_arch}, --aug={config.aug}, "
-                f"tau {config.temperature:g}, {config.epochs} epochs, seed {config.seed}")
+                + (f"+{config.gan_samples} SN-GAN samples, " if config.gan_samples else "") + f"tau {config.temperature:g}, {config.epochs} epochs, seed {config.seed}")
     else:
         what = f"independent student for {os.path.basename(run.needs[0])}"
     labels = ", ".join(f"{k}={v}" for k, v in run.labels)

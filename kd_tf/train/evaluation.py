@@ -265,7 +265,8 @@ def stage_cka(teacher_member, student, split, properties):
         batches += 1
     out = {f"cka_{i + 1}": float(m.result()) for i, m in enumerate(linear)}
     out.update({f"cka_reference_{i + 1}": float(v / batches) for i, v in enumerate(reference)})
-    return out
+    # A dead layer (no variance) has no CKA: null in results.json, which has no NaN.
+    return {k: (None if math.isnan(v) else v) for k, v in out.items()}
 
 
 def metric_rows(teacher, students, dataset, policy=None, seed=0, batch_size=128, reference=None):

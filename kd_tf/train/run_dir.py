@@ -57,6 +57,10 @@ class RunDir:
         return self._join("test_predictions.npz")
 
     @property
+    def gan_samples(self):
+        return self._join("gan_samples.npz")
+
+    @property
     def checkpoints(self):
         return self._join("checkpoints")
 

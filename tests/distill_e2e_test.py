@@ -267,6 +267,24 @@ class DistillEndToEndTest(absltest.TestCase):
             # Same teachers, same seed and policy: the run's own final evaluation agrees.
             self.assertAlmostEqual(keras_row["agreement"], results["student"][split]["agreement"], places=3)
         self.assertNotIn("agreement_with_reference", by[("reference_student", "test")])
+        self.assertNotIn("cka_1", by[("run/student.keras", "test")])  # CKA needs one teacher
+
+    def test_cka_of_one_teacher_and_its_student(self):
+        # The cold run distilled member 0 alone: its results hold the per-stage CKA ...
+        with open(os.path.join(self.root, "cold", "results.json")) as f:
+            test_row = json.load(f)["student"]["test"]
+        for stage in (1, 2, 3):
+            self.assertBetween(test_row[f"cka_{stage}"], 0.0, 1.0)
+            self.assertBetween(test_row[f"cka_reference_{stage}"], -1.0, 1.0)
+        # ... and the evaluation job computes the same of the saved student and that member.
+        output = os.path.join(self.root, "cka_evaluation")
+        proc, _ = _run("evaluate", f"--teacher_dir={self.teacher_dir}", "--num_teachers=1",
+                       f"--students={self.root}/cold/student.keras", f"--output={output}")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        with open(output + ".json") as f:
+            row = next(r for r in json.load(f) if r["model"] == "cold/student.keras" and r["split"] == "test")
+        for key in ("cka_1", "cka_2", "cka_3", "cka_reference_1", "cka_reference_2", "cka_reference_3"):
+            self.assertAlmostEqual(row[key], test_row[key], places=4, msg=key)
 
     def test_train_teachers_binary(self):
         teacher_dir = os.path.join(self.root, "tiny_teachers")

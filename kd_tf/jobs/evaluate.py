@@ -36,6 +36,11 @@ def run(config, runtime):
     batch_size = config.batch_size or lookup(dataset.name, "student.batch_size")
     spec = StreamSpec(config.aug, batch_size, config.seed, 1, generator=generator)
     rows, _ = evaluation.evaluate(teacher, students, dataset, spec, reference, strategy=strategy)
+    if teacher.num_members == 1:  # self-distillation: each Keras student's per-stage CKA with the teacher (Table 1)
+        for name, student in students.items():
+            cka = evaluation.stage_cka(teacher.members[0], student, dataset.test, dataset.properties)
+            if cka:
+                next(r for r in rows if r["model"] == name and r["split"] == "test").update(cka)
     if workers.is_chief(strategy):  # under several workers, one writes
         output = resolve_path(config.output)
         storage.makedirs(os.path.dirname(output) or ".")

@@ -195,7 +195,7 @@ def flags_markdown(binary):
                 continue
             text = field.metadata.get("help", "").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
             choices = field.metadata.get("choices")
-            if choices and len(choices) <= 13:
+            if choices and len(choices) <= 14:
                 text += f" One of: {', '.join(choices)}."
             if field.metadata.get("required"):
                 text += " Required."

@@ -9,13 +9,14 @@ import dataclasses
 import json
 import math
 import os
+from unittest import mock
 
 import pandas as pd
 from absl.testing import absltest, parameterized
 
 from kd_tf.config.runtime import Runtime
 from kd_tf.config.study import StudyConfig, StudyExecution
-from kd_tf.studies import definitions, run
+from kd_tf.studies import claims, definitions, run
 from kd_tf.studies.scale import SMOKE
 from kd_tf.train.run_dir import resolve_path
 
@@ -105,12 +106,41 @@ class StudyTest(parameterized.TestCase):
         self.assertIn(f"--study={name} --scale=smoke", report)
         for figure in study.figures:
             self.assertIn(f"figures/{figure.name}.png", report)
+        # The claims table, with a verdict for each of the study's claims (judged on noise here).
+        for verdict in result.verdicts:
+            self.assertIn(verdict.claim.statement, report)
+            self.assertIn(verdict.verdict, (claims.HOLDS, claims.FAILS, claims.INCONCLUSIVE, claims.NO_DATA))
+        self.assertLen(result.verdicts, len(claims.for_study(name)))
+        if result.verdicts:
+            self.assertIn("## Claims", report)
 
         # Twice: nothing is trained again, and the report is rewritten from the runs.
         again = self._run(name, root)
         self.assertEqual(again.trained, [])
         self.assertTrue(all(o.status == "finished" for o in again.outcomes.values()))
         pd.testing.assert_frame_equal(pd.read_csv(os.path.join(again.output_dir, "results.csv")), results)
+
+
+class FindingsTest(absltest.TestCase):
+    def test_findings_runs_each_study_with_claims_and_gathers_its_verdicts(self):
+        # Two studies' claims stand in for all of them (each study has its own whole-pipeline test above).
+        subset = tuple(c for c in claims.CLAIMS if c.study in ("mnist_emnist", "subsampled"))
+        self.enter_context(mock.patch.object(claims, "CLAIMS", subset))
+        root = self.create_tempdir().full_path
+        scale = dataclasses.replace(TEST_SCALE, trials=1)
+        result = run.run(StudyConfig(study="findings", scale="smoke"), StudyExecution(runs_dir=root), Runtime(),
+                         scale=scale)
+        self.assertEqual(result.failed, [])
+        self.assertLen(result.verdicts, len(subset))
+        self.assertEqual(os.path.basename(result.report), "findings.md")
+        with open(result.report) as f:
+            findings = f.read()
+        for claim in subset:
+            self.assertIn(claim.statement, findings)
+        for name in ("mnist_emnist", "subsampled"):  # each study's own report, linked
+            self.assertTrue(os.path.exists(os.path.join(root, "studies", f"{name}-smoke", "report.md")))
+            self.assertIn(f"[{name}](../{name}-smoke/report.md)", findings)
+        self.assertIn("--study=findings --scale=smoke", findings)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,6 @@ SWITCHES = ("auto", "true", "false")
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multi_worker", "tpu")
 FID_FEATURES = ("pool", "logits")
 STUDIES = ("ensemble_size", "policies", "data_recycling", "capacity", "vgg", "subsampled", "mnist_emnist",
-           "optimisation", "gan_enlarged", "alpha", "losses", "table1", "gan")
-SCALES = ("smoke", "paper")
+           "optimisation", "gan_enlarged", "alpha", "losses", "table1", "gan", "findings")
+SCALES = ("smoke", "cpu", "paper")
 EXECUTORS = ("local", "ray")

@@ -9,10 +9,13 @@ from kd_tf.config.options import option
 
 @dataclasses.dataclass(frozen=True)
 class StudyConfig:
-    study: str | None = option(None, "The experiment of the paper to run (see the README's Studies table).",
+    study: str | None = option(None, "The experiment of the paper to run (see the README's Studies table); "
+                               "findings: every study that tests claims of the paper, and findings.md.",
                                choices=choices.STUDIES, required=True)
     scale: str = option("smoke", "paper: the paper's exact setting (downloaded data, accelerators); smoke: the same "
-                        "runs, axes and figures, thinner, offline on the embedded data in minutes.",
+                        "runs, axes and figures, thinner, offline on the embedded data in minutes (a pipeline "
+                        "check); cpu: the smoke scale's data and models trained to their plateau with 5 trials, "
+                        "whose claims' verdicts mean something (table1, IMDB and ImageNet, is refused).",
                         choices=choices.SCALES)
 
 

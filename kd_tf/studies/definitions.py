@@ -6,6 +6,7 @@ cannot stand for the paper's setting (CIFAR architectures on 28x28 digits,
 text, ImageNet) a note in the report says what stands in."""
 
 from kd_tf.config.choices import LOSSES, POLICIES
+from kd_tf.config.recipes import EMBEDDED_STUDENT
 from kd_tf.studies.builder import Builder
 from kd_tf.studies.spec import Figure, PaperValue, Study
 
@@ -14,6 +15,13 @@ REFERENCE_ALPHA = {"fwd_ce": 0.0, "rev_ce": 0.0, "kl": 0.0, "sym_kl": 0.5, "avg_
                    "hard": 0.5, "cvx": 0.0}
 SMOKE_NOTE = ("Smoke scale: mnist5k with LeNet-5 (or tiny PreResNets) and a few epochs stand in for the paper's "
               "datasets and networks; the numbers exercise the pipeline and say nothing about the paper's.")
+CPU_NOTE = ("CPU scale: mnist5k with LeNet-5 (or tiny PreResNets) trained with the embedded recipes (students 20 "
+            "epochs, teachers 30) and 5 trials stand in for the paper's datasets and networks; the claims' verdicts "
+            "are about this setting.")
+
+
+def _note(scale):
+    return CPU_NOTE if scale.name == "cpu" else SMOKE_NOTE
 
 
 def _trials(scale):
@@ -41,7 +49,7 @@ def ensemble_size(scale, root):
                where=(("tau", taus[0]),)),  # the teachers' rows repeat for every tau: one set
     )
     return Study("ensemble_size", "Appendix B.2, Fig 10 (alpha 0; tau 1 in the paper, tau 4 too)", scale.name,
-                 b.runs(), figures, ("m", "tau"), notes=() if scale.paper else (SMOKE_NOTE,))
+                 b.runs(), figures, ("m", "tau"), notes=() if scale.paper else (_note(scale),))
 
 
 def policies(scale, root):
@@ -71,7 +79,7 @@ def policies(scale, root):
                x="m", model="independent_student", hue="tau"),
     )
     return Study("policies", "Section 5.1, Fig 3 and appendix B.3, Fig 11", scale.name, b.runs(), figures,
-                 ("m", "tau", "policy"), notes=() if scale.paper else (SMOKE_NOTE,), paper_table=paper)
+                 ("m", "tau", "policy"), notes=() if scale.paper else (_note(scale),), paper_table=paper)
 
 
 def data_recycling(scale, root):
@@ -92,7 +100,7 @@ def data_recycling(scale, root):
                Figure("clean_train_agreement", "Agreement on the whole train split, D0 and D1 (clean, eval mode)",
                       x="m", hue="splits", rows="tau", split="train"))
     return Study("data_recycling", "Section 5.2 (data recycling)", scale.name, b.runs(), figures,
-                 ("m", "tau", "splits"), notes=() if scale.paper else (SMOKE_NOTE,))
+                 ("m", "tau", "splits"), notes=() if scale.paper else (_note(scale),))
 
 
 def capacity(scale, root):
@@ -114,7 +122,7 @@ def capacity(scale, root):
                       rows="teacher"),
                Figure("accuracy", "Test accuracy by student capacity (Fig 12)", x="m", metrics=("accuracy",),
                       hue="student", rows="teacher"))
-    notes = () if scale.paper else (SMOKE_NOTE + " PreResNet-8/14/20 stand in for 20/56/110, distilling on a "
+    notes = () if scale.paper else (_note(scale) + " PreResNet-8/14/20 stand in for 20/56/110, distilling on a "
                                     "quarter of mnist5k.",)
     return Study("capacity", "Appendix C.1, Fig 12", scale.name, b.runs(), figures, ("m", "teacher", "student"),
                  notes=notes)
@@ -132,7 +140,7 @@ def vgg(scale, root):
     figures = (Figure("metrics", "VGG-16: test accuracy, NLL and agreement by policy (Fig 13)", x="policy",
                       metrics=("accuracy", "nll", "agreement"), kind="bar",
                       paper=(PaperValue("agreement", 85.0, (), "agreement does not exceed 85% (C.2)"),)),)
-    notes = () if scale.paper else (SMOKE_NOTE + " LeNet-5 stands in for VGG-16, which needs 32x32 inputs.",)
+    notes = () if scale.paper else (_note(scale) + " LeNet-5 stands in for VGG-16, which needs 32x32 inputs.",)
     return Study("vgg", "Appendix C.2, Fig 13", scale.name, b.runs(), figures, ("policy",), notes=notes)
 
 
@@ -155,7 +163,7 @@ def subsampled(scale, root):
     notes = ("The appendix does not state the subsample's size; kd_tf uses half the train split, and students "
              "distil on the teachers' own examples (--data_fraction draws them with the teachers' seed).",)
     return Study("subsampled", "Appendix B.1, Fig 9", scale.name, b.runs(), figures, ("m", "tau"),
-                 notes=notes + (() if scale.paper else (SMOKE_NOTE,)))
+                 notes=notes + (() if scale.paper else (_note(scale),)))
 
 
 def mnist_emnist(scale, root):
@@ -180,7 +188,7 @@ def mnist_emnist(scale, root):
                       paper=(PaperValue("agreement", 99.0, (("data", "emnist 100%"),),
                                         "over 99% with enough data (REFERENCE.md)"),)),)
     notes = ("The teacher is one LeNet-5 trained on 200 MNIST examples for 100 epochs (84-86% test accuracy in "
-             "the paper), each trial's on its own 200 (subset seed = trial; the reference fixes one subset).",) + (() if scale.paper else (SMOKE_NOTE + " Fractions of mnist5k stand in for EMNIST.",))
+             "the paper), each trial's on its own 200 (subset seed = trial; the reference fixes one subset).",) + (() if scale.paper else (_note(scale) + " Fractions of mnist5k stand in for EMNIST.",))
     return Study("mnist_emnist", "Appendix: MNIST self-distillation with growing distillation sets", scale.name,
                  b.runs(), figures, ("data",), notes=notes)
 
@@ -196,17 +204,19 @@ def optimisation(scale, root):
     teachers = b.teachers(arch)
     base = dict(num_teachers=1, student_arch=arch, aug="baseline")  # self-distillation
     # Fig 6a: SGD 300 epochs with weight decay 1e-4 (the recipe), SGD and Adam for 1k and 5k epochs without.
-    # Smoke: 1, 2 and 4 times the scale's student epochs stand in for 300, 1k and 5k.
+    # Smoke and cpu: 1, 2 and 4 times the scale's student epochs (the recipe's 20 at cpu) stand in for 300, 1k, 5k.
+    base_epochs = scale.student_epochs or EMBEDDED_STUDENT.epochs
     long_runs = ((("sgd", 300, 1e-4), ("sgd", 1000, 0.0), ("sgd", 5000, 0.0), ("adam", 1000, 0.0),
                   ("adam", 5000, 0.0)) if scale.paper else
-                 tuple((o, k * scale.student_epochs, wd) for o, k, wd in
+                 tuple((o, k * base_epochs, wd) for o, k, wd in
                        (("sgd", 1, 1e-4), ("sgd", 2, 0.0), ("sgd", 4, 0.0), ("adam", 2, 0.0), ("adam", 4, 0.0))))
     for optimizer, epochs, weight_decay in scale.axis(long_runs, long_runs, keep=long_runs[:1]):
         for trial in _trials(scale):
             b.distill({"experiment": "optimizer", "optimizer": optimizer, "epochs": epochs,
                        "weight_decay": weight_decay}, teachers, trial, optimizer=optimizer, epochs=epochs,
                       weight_decay=weight_decay, **base)
-    for lam in scale.axis((0.0, 0.25, 0.375, 0.5, 0.75, 0.875, 1.0), (0.0, 0.5, 1.0)):
+    lambdas = (0.0, 0.25, 0.375, 0.5, 0.75, 0.875, 1.0)
+    for lam in scale.axis(lambdas, (0.0, 0.5, 1.0), cpu=lambdas):
         for trial in _trials(scale):
             b.distill({"experiment": "interpolate", "lambda": lam}, teachers, trial, init="interpolate",
                       init_lambda=lam, **base)
@@ -240,7 +250,7 @@ def optimisation(scale, root):
              "activations) in summary.csv.",)
     return Study("optimisation", "Section 6.2 (optimisation: Fig 6, Table 1)", scale.name, b.runs(), figures,
                  ("experiment", "optimizer", "epochs", "weight_decay", "lambda", "init"),
-                 notes=notes + (() if scale.paper else (SMOKE_NOTE,)))
+                 notes=notes + (() if scale.paper else (_note(scale),)))
 
 
 def gan_enlarged(scale, root):
@@ -272,7 +282,7 @@ def gan_enlarged(scale, root):
              "The SN-GAN samples are static: generated once per run from a fixed seed (a smaller set is a prefix "
              "of a larger one) and stored in its gan_samples.npz, unlike the gan policy's 1:4 mix drawn for every "
              "batch. Baseline augmentation applies to real and synthetic rows alike.",)
-    smoke = (SMOKE_NOTE + " mnist5k's 4,000 train digits with 1,000 to 4,000 samples of the tiny SN-GAN stand in "
+    smoke = (_note(scale) + " mnist5k's 4,000 train digits with 1,000 to 4,000 samples of the tiny SN-GAN stand in "
              "for CIFAR-100 with 12.5k to 50k.",)
     return Study("gan_enlarged", "Section 6.1, Fig 1 and Fig 5 (left)", scale.name, b.runs(), figures,
                  ("m", "added", "gan_samples"), notes=notes + (() if scale.paper else smoke))
@@ -291,7 +301,7 @@ def alpha(scale, root):
     figures = (Figure("metrics", "Test accuracy and agreement by alpha (Fig 14, tau 1)", x="alpha",
                       metrics=("accuracy", "agreement"), hue="m"),)
     return Study("alpha", "Appendix C.5, Fig 14", scale.name, b.runs(), figures, ("m", "alpha"),
-                 notes=() if scale.paper else (SMOKE_NOTE,))
+                 notes=() if scale.paper else (_note(scale),))
 
 
 def losses(scale, root):
@@ -307,7 +317,7 @@ def losses(scale, root):
     figures = (Figure("metrics", "Test agreement and accuracy by loss (the reference's alpha for each)",
                       x="loss", metrics=("agreement", "accuracy"), hue="m", kind="bar"),)
     return Study("losses", "The reference's loss configs (config/loss/*.yaml)", scale.name, b.runs(), figures,
-                 ("m", "loss"), notes=() if scale.paper else (SMOKE_NOTE,))
+                 ("m", "loss"), notes=() if scale.paper else (_note(scale),))
 
 
 TABLE1 = (  # appendix Table 1: (dataset, m, teacher acc, student acc, agreement, KL); ImageNet as fractions
@@ -332,7 +342,7 @@ def table1(scale, root):
                   for metric, value in (("agreement", agree), ("kl", kl), ("accuracy", student)))
     figures = (Figure("agreement", "Test agreement by ensemble size (Table 1)", x="m", hue="dataset",
                       metrics=("agreement", "kl"), paper=paper),)
-    notes = () if scale.paper else (SMOKE_NOTE + " mnist5k with LeNet-5 and PreResNet-8 stands in for IMDB and "
+    notes = () if scale.paper else (_note(scale) + " mnist5k with LeNet-5 and PreResNet-8 stands in for IMDB and "
                                     "ImageNet.",)
     return Study("table1", "Appendix C.3 and C.4, Table 1", scale.name, b.runs(), figures, ("dataset", "m"),
                  notes=notes, paper_table=paper)
@@ -346,7 +356,7 @@ def gan(scale, root):
              PaperValue("inception_score", 6.60, (), "IS on CIFAR-100 (PyTorch Inception)"))
     notes = ("FID and IS need Inception-v3 weights (--inception_weights, or Keras's download where the machine is "
              "online); kd_tf's come from Keras's InceptionV3, not the PyTorch network behind the paper's "
-             "numbers.",) + (() if scale.paper else (SMOKE_NOTE + " A tiny SN-GAN on mnist5k.",))
+             "numbers.",) + (() if scale.paper else (_note(scale) + " A tiny SN-GAN on mnist5k.",))
     return Study("gan", "Appendix A.2 (the SN-GAN: samples, FID, IS)", scale.name, b.runs(), (), (),
                  notes=notes, paper_table=paper)
 

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy import stats as scipy_stats  # noqa: E402
 
 LABELS = {"agreement": "test agreement (%)", "accuracy": "accuracy (%)", "nll": "NLL", "ece": "ECE (%)",
           "kl": "KL(teacher || student)"}
@@ -46,8 +47,19 @@ def _matches(paper_value, x, hue, row, figure):
     return all(str(where[a]) == str(v) for a, v in figure.where if a in where)
 
 
-def draw(results, figure, directory):
-    """Writes directory/<name>.png and .svg; returns the PNG's path, or None without data."""
+def error_bars(stats, interval):
+    """The std over trials, or with `interval` the 95% t-interval of the mean's half-width."""
+    std = np.nan_to_num(stats["std"].to_numpy(float))
+    if not interval:
+        return std
+    n = stats["count"].to_numpy(float)
+    t = np.where(n > 1, scipy_stats.t.ppf(0.975, np.maximum(n - 1, 1)), 0.0)
+    return t * std / np.sqrt(np.maximum(n, 1))
+
+
+def draw(results, figure, directory, interval=False):
+    """Writes directory/<name>.png and .svg; returns the PNG's path, or None
+    without data. interval: error bars are 95% intervals of the mean, not std."""
     rows = select(results, figure)
     if rows.empty:
         return None
@@ -69,10 +81,10 @@ def draw(results, figure, directory):
                     part = part[part[figure.hue] == hue]
                 if metric not in part:
                     continue
-                stats = part.groupby(figure.x, sort=False)[metric].agg(["mean", "std"])
+                stats = part.groupby(figure.x, sort=False)[metric].agg(["mean", "std", "count"])
                 present = [x for x in xs if x in stats.index]
                 mean = [stats.loc[x, "mean"] for x in present]
-                std = np.nan_to_num([stats.loc[x, "std"] for x in present])
+                std = error_bars(stats.loc[present], interval)
                 label = f"{figure.hue} {show(hue)}" if figure.hue else "kd_tf"
                 positions = [xs.index(x) for x in present]
                 if figure.kind == "bar":

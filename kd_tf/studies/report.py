@@ -5,6 +5,7 @@ comes from) with the paper's beside them, and any run that failed."""
 import math
 import os
 
+from kd_tf.studies import claims
 from kd_tf.studies.figures import select, show
 from kd_tf.train.run_dir import resolve_path
 
@@ -43,15 +44,46 @@ def figure_table(summary, figure, paper_values, report_dir):
     return "\n".join(lines)
 
 
-def write(study, summary, figures, outcomes, command, report_dir):
-    """Writes report_dir/report.md; figures: {name: png path or None}."""
+def _number(value):
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
+
+
+def claims_table(verdicts, report_dir, with_study=False):
+    """One line per claim: the paper's, the test, kd_tf's effect with its 95% interval, the verdict, the runs."""
+    header = ["claim", "paper", "test", "kd_tf: effect [95% interval]", "trials", "verdict", "runs"]
+    header = ["study"] + header if with_study else header
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for v in verdicts:
+        c = v.claim
+        effect = (f"{v.unit} {_number(v.effect)} [{_number(v.low)}, {_number(v.high)}]"
+                  if v.trials else "")
+        links = _links(";".join(v.runs), report_dir) if v.runs else ""
+        lines.append(("| `" + c.study + "` " if with_study else "") + f"| {c.statement} | {c.source}: {c.paper} | {claims.describe(c.test)} | {effect} | "
+                     f"{v.trials} | **{v.verdict}** | {links} |")
+    return "\n".join(lines)
+
+
+def write(study, summary, figures, outcomes, command, report_dir, verdicts=(), interval=False):
+    """Writes report_dir/report.md; figures: {name: png path or None};
+    verdicts: the study's claims judged on its results (kd_tf.studies.claims)."""
     lines = [f"# Study `{study.name}` ({study.scale} scale)", "",
              f"Reproduces: {study.reproduces}.", "", "```sh", command, "```", ""]
-    if study.scale != "paper":
+    if study.scale == "smoke":
         lines += ["**This is a smoke-scale run.** It exercises the study's whole pipeline on the embedded data "
                   "with tiny models and few epochs; its numbers are not the paper's and should not be compared "
                   "with them.", ""]
+    elif study.scale == "cpu":
+        lines += ["**This is a cpu-scale run**: the embedded digits and LeNet-5-sized models, trained to the "
+                  "embedded recipes' plateau, 5 trials. Its claims' verdicts are about this setting, not the "
+                  "paper's CIFAR-100 numbers.", ""]
     lines += [f"- {note}" for note in study.notes] + ([""] if study.notes else [])
+    if verdicts:
+        lines += ["## Claims", "", "Each claim and its test were fixed in `kd_tf/studies/claims.py` before the "
+                  "runs. The interval is a 95% bootstrap over trials (paired by trial where both sides have it); "
+                  "holds: the interval lies on the claimed side; does not hold: on the other side; inconclusive: "
+                  "it includes no effect (or the margin)." + (" At the smoke scale the verdicts judge noise."
+                                                              if study.scale == "smoke" else ""), "",
+                  claims_table(verdicts, report_dir), ""]
     counts = {}
     for outcome in outcomes.values():
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -69,7 +101,9 @@ def write(study, summary, figures, outcomes, command, report_dir):
             lines += ["No finished runs to plot.", ""]
             continue
         lines += [f"![{figure.title}]({os.path.relpath(png, report_dir)})", "",
-                  f"{figure.model} on {figure.split}; mean ± std over trials; [i] links trial i's run.", "",
+                  f"{figure.model} on {figure.split}; mean ± std over trials"
+                  + ("; error bars: 95% interval of the mean (t, over trials)" if interval else "")
+                  + "; [i] links trial i's run.", "",
                   figure_table(summary, figure, study.paper_table + figure.paper, report_dir), ""]
     if not study.figures and not summary.empty:  # e.g. the GAN study: its numbers and samples
         lines += ["## Results", ""]
@@ -88,6 +122,24 @@ def write(study, summary, figures, outcomes, command, report_dir):
     lines += ["Files: `results.csv` (one row per run, model and split), `summary.csv` (mean and std over "
               "trials), `figures/` (PNG and SVG), `plan.txt` (every run and its directory).", ""]
     path = os.path.join(report_dir, "report.md")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return path
+
+
+def write_findings(verdicts, reports, scale, command, report_dir):
+    """findings.md: every claim of every study with claims, their verdicts, and each study's report."""
+    counts = {}
+    for v in verdicts:
+        counts[v.verdict] = counts.get(v.verdict, 0) + 1
+    lines = [f"# Findings ({scale} scale)", "", "```sh", command, "```", "",
+             "Verdicts: " + ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items())) + ".", ""]
+    if scale == "smoke":
+        lines += ["**Smoke scale: the verdicts judge noise; this checks the pipeline.**", ""]
+    lines += ["Each study's report: " + ", ".join(f"[{name}]({os.path.relpath(path, report_dir)})"
+                                               for name, path in reports.items() if path), "",
+              claims_table(verdicts, report_dir, with_study=True), ""]
+    path = os.path.join(report_dir, "findings.md")
     with open(path, "w") as f:
         f.write("\n".join(lines))
     return path

@@ -8,9 +8,12 @@ import time
 
 from absl import logging
 
-from kd_tf.studies import aggregate, definitions, executor, figures, plan, report
-from kd_tf.studies.scale import SCALES
+from kd_tf.errors import UserError
+from kd_tf.studies import aggregate, claims, definitions, executor, figures, plan, report
+from kd_tf.studies.scale import CPU_REFUSED, SCALES
 from kd_tf.train.run_dir import resolve_path
+
+FINDINGS = "findings"  # --study=findings: every study with claims, then findings.md
 
 
 @dataclasses.dataclass
@@ -20,6 +23,7 @@ class StudyResult:
     outcomes: dict = dataclasses.field(default_factory=dict)
     report: str | None = None
     seconds: float = 0.0
+    verdicts: list = dataclasses.field(default_factory=list)  # kd_tf.studies.claims.Verdict
 
     @property
     def failed(self):
@@ -54,8 +58,12 @@ def make_executor(execution, data_dir, output_dir):
 
 def run(config, execution, runtime, scale=None):
     """scale: a kd_tf.studies.scale.Scale (default: config.scale's); tests pass thinner ones."""
+    if config.study == FINDINGS:
+        return run_findings(config, execution, runtime, scale)
     start = time.time()
     scale = scale or SCALES[config.scale]
+    if scale.name == "cpu" and config.study in CPU_REFUSED:
+        raise UserError(CPU_REFUSED[config.study])
     study = definitions.build(config.study, scale, execution.runs_dir)
     output_dir = resolve_path(runtime.output_dir or default_output_dir(config, execution))
     os.makedirs(output_dir, exist_ok=True)
@@ -71,9 +79,38 @@ def run(config, execution, runtime, scale=None):
                  f"{execution.parallel} local worker(s)" if execution.executor == "local" else "Ray")
     result.outcomes = make_executor(execution, runtime.data_dir, output_dir).run(study.runs)
     results, summary = aggregate.write(study, result.outcomes, output_dir)
-    drawn = {f.name: figures.draw(results, f, os.path.join(output_dir, "figures")) if not results.empty else None
-             for f in study.figures}
+    interval = scale.name == "cpu"  # error bars: 95% intervals where verdicts are drawn from the runs
+    drawn = {f.name: figures.draw(results, f, os.path.join(output_dir, "figures"), interval)
+             if not results.empty else None for f in study.figures}
+    result.verdicts = [claims.judge(c, results) for c in claims.for_study(study.name)]
     result.report = report.write(study, summary, drawn, result.outcomes,
-                                 command_line(config, execution, runtime), output_dir)
+                                 command_line(config, execution, runtime), output_dir, result.verdicts, interval)
     result.seconds = round(time.time() - start, 1)
     return result
+
+
+def run_findings(config, execution, runtime, scale=None):
+    """Every study that has claims (table1 aside at the cpu scale), each as
+    --study=<name> would run it, then findings.md gathering every verdict."""
+    start = time.time()
+    scale = scale or SCALES[config.scale]
+    output_dir = resolve_path(runtime.output_dir or default_output_dir(config, execution))
+    os.makedirs(output_dir, exist_ok=True)
+    names = [n for n in dict.fromkeys(c.study for c in claims.CLAIMS)
+             if not (scale.name == "cpu" and n in CPU_REFUSED)]
+    combined = StudyResult(output_dir, "")
+    reports = {}
+    for name in names:
+        one = run(dataclasses.replace(config, study=name), execution, dataclasses.replace(runtime, output_dir=None),
+                  scale)
+        combined.plan += one.plan + "\n"
+        combined.outcomes.update({f"{name}:{k}": v for k, v in one.outcomes.items()})
+        combined.verdicts += one.verdicts
+        reports[name] = one.report
+    with open(os.path.join(output_dir, "plan.txt"), "w") as f:
+        f.write(combined.plan)
+    if not execution.dry_run:
+        combined.report = report.write_findings(combined.verdicts, reports, scale.name,
+                                                command_line(config, execution, runtime), output_dir)
+    combined.seconds = round(time.time() - start, 1)
+    return combined

@@ -39,7 +39,9 @@ def _expected(row):
     if row["kind"] == "distill":
         with open(os.path.join(directory, "results.json")) as f:
             results = json.load(f)
-        return results["online"] if row["split"] == "distillation_batches" else results[row["model"]][row["split"]]
+        if row["split"] == "distillation_batches":
+            return {("distillation_loss" if k == "loss" else k): v for k, v in results["online"].items()}
+        return results[row["model"]][row["split"]]
     if row["kind"] == "evaluate":
         (output,) = [f for f in os.listdir(directory) if f.endswith(".json")]
         with open(os.path.join(directory, output)) as f:
@@ -69,7 +71,7 @@ class StudyTest(parameterized.TestCase):
         results = pd.read_csv(os.path.join(result.output_dir, "results.csv"))
         summary = pd.read_csv(os.path.join(result.output_dir, "summary.csv"))
         self.assertFalse(results.empty)
-        metrics = [m for m in ("accuracy", "nll", "ece", "agreement", "kl", "loss", "fid_pool", "d_loss", "cka_1",
+        metrics = [m for m in ("accuracy", "nll", "ece", "agreement", "kl", "distillation_loss", "fid_pool", "d_loss", "cka_1",
                                 "cka_2", "cka_3", "cka_reference_1") if m in results]
         for _, row in results.iterrows():
             expected = _expected(row)

@@ -21,7 +21,9 @@ def _rows(run):
         with open(os.path.join(directory, "results.json")) as f:
             online = json.load(f).get("online")
         # The student's loss and metrics on its last epoch's distillation batches
-        # (train mode): what the reference logs as its train metrics.
+        # (train mode): what the reference logs as its train metrics. The loss is
+        # renamed so that it cannot be read as the losses study's "loss" axis.
+        online = {("distillation_loss" if k == "loss" else k): v for k, v in (online or {}).items()}
         return rows + ([{"model": "student", "split": DISTILLATION_BATCHES, **online}] if online else [])
     if run.kind == "evaluate":
         with open(resolve_path(run.config.output) + ".json") as f:
@@ -44,6 +46,10 @@ def results_table(study, outcomes):
         if run.kind == "teachers" or outcome is None or outcome.status not in ("done", "finished"):
             continue
         for row in _rows(run):
+            clash = sorted(set(row) & set(dict(run.labels)))
+            if clash:  # a metric would silently overwrite the point's axis value
+                raise ValueError(f"{run.directory}: result keys {clash} are also axes of study {study.name}; "
+                                 "rename the axis in kd_tf/studies/definitions.py")
             records.append({"study": study.name, "scale": study.scale, "kind": run.kind,
                             **dict(run.labels), **row, "run": run.directory})
     table = pd.DataFrame.from_records(records)

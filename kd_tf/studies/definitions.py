@@ -230,14 +230,14 @@ def optimisation(scale, root):
                where=(("experiment", "optimizer"),)),
         Figure("train_loss", "Loss and agreement on the distillation batches (Fig 6a; the last epoch, train mode, "
                "as the reference logs them)", x="epochs", hue="optimizer", split="distillation_batches",
-               metrics=("loss", "agreement"), where=(("experiment", "optimizer"),)),
+               metrics=("distillation_loss", "agreement"), where=(("experiment", "optimizer"),)),
         Figure("test_agreement", "Test agreement and accuracy after longer training", x="epochs", hue="optimizer",
                metrics=("agreement", "accuracy"), where=(("experiment", "optimizer"),)),
         Figure("interpolate", "Student initialised at lambda * teacher + (1 - lambda) * random: agreement on "
                "train (Fig 6b; clean train, eval mode)", x="lambda", split="train",
                metrics=("agreement", "accuracy"), where=(("experiment", "interpolate"),)),
         Figure("interpolate_loss", "... its loss on the distillation batches (Fig 6b, train mode)", x="lambda",
-               split="distillation_batches", metrics=("loss",), where=(("experiment", "interpolate"),)),
+               split="distillation_batches", metrics=("distillation_loss",), where=(("experiment", "interpolate"),)),
         Figure("interpolate_test", "... and its test agreement", x="lambda", metrics=("agreement", "accuracy"),
                where=(("experiment", "interpolate"),)),
         Figure("init", "Random initialisation or the teacher's own initial weights: test agreement and accuracy "

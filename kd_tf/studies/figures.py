@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 from scipy import stats as scipy_stats  # noqa: E402
 
 LABELS = {"agreement": "test agreement (%)", "accuracy": "accuracy (%)", "nll": "NLL", "ece": "ECE (%)",
-          "kl": "KL(teacher || student)"}
+          "kl": "KL(teacher || student)", "distillation_loss": "distillation loss"}
 
 
 def select(results, figure):

@@ -15,7 +15,7 @@ cli.define_binary_flags("evaluate")
 
 def main():
     from kd_tf.jobs import evaluate
-    from kd_tf.train.run_dir import resolve_path
+    from kd_tf.config.paths import resolve_path
 
     config = cli.read_flags(EvaluateConfig)
     rows = evaluate.run(config, cli.read_flags(Runtime))

@@ -17,7 +17,7 @@ flags.mark_flags_as_required(["model", "output"])
 
 def main():
     from kd_tf.train import reference_io
-    from kd_tf.train.run_dir import resolve_path
+    from kd_tf.config.paths import resolve_path
 
     keys = reference_io.export_npz(resolve_path(FLAGS.model), resolve_path(FLAGS.output))
     print(f"wrote {len(keys)} arrays to {resolve_path(FLAGS.output)}")

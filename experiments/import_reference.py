@@ -33,7 +33,7 @@ def main():
     if FLAGS.teacher_dir and not FLAGS.dataset:
         raise UserError("--teacher_dir needs --dataset, which the ensemble's manifest records.")
     from kd_tf.train import reference_io
-    from kd_tf.train.run_dir import resolve_path
+    from kd_tf.config.paths import resolve_path
 
     model = reference_io.import_checkpoint(FLAGS.arch, FLAGS.num_classes, resolve_path(FLAGS.state_dict),
                                            input_size=FLAGS.input_size)

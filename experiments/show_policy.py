@@ -22,7 +22,7 @@ def main():
     from kd_tf.data import sources, visualize
     from kd_tf.data.pipeline import stream
     from kd_tf.jobs import distill
-    from kd_tf.train.run_dir import resolve_path
+    from kd_tf.config.paths import resolve_path
 
     config = cli.read_flags(DistillConfig, epochs=1).resolved()
     runtime = cli.read_flags(Runtime)

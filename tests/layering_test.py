@@ -31,8 +31,12 @@ MAY_IMPORT = {
                     "kd_tf/train"},
     "kd_tf/studies": {"kd_tf/config", "kd_tf/train", "kd_tf/jobs", "kd_tf/cli"},
 }
-# Modules that must not load TensorFlow or Keras: binaries check flags with them first.
-TENSORFLOW_FREE = ("kd_tf/config", "kd_tf/cli", "kd_tf/errors")
+# Modules that must not load TensorFlow or Keras, themselves or through what they
+# import: binaries check flags with them first, and a study is planned (--dry_run)
+# without TensorFlow.
+TENSORFLOW_FREE = ("kd_tf/config", "kd_tf/cli", "kd_tf/errors", "kd_tf/studies/spec", "kd_tf/studies/plan",
+                   "kd_tf/studies/builder", "kd_tf/studies/definitions")
+HEAVY = ("tensorflow", "keras", "numpy", "tensorflow_datasets")
 
 
 def area(module):
@@ -78,13 +82,29 @@ class ImportGraphTest(absltest.TestCase):
         shadows = [m for m in self.modules if m.rsplit("/", 1)[1] in sys.stdlib_module_names]
         self.assertEqual(shadows, [])
 
-    def test_flag_checking_modules_are_free_of_tensorflow(self):
+    def _reached(self, module):
+        """The kd_tf modules a module loads when imported (not counting lazy imports)."""
+        seen, todo = set(), [module]
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in self.imports:
+                continue
+            seen.add(current)
+            todo += [i.module for i in self.imports[current] if not i.lazy]
+        return seen
+
+    def test_flag_checking_and_planning_modules_are_free_of_tensorflow(self):
+        free = [m for m in self.modules if m.startswith(TENSORFLOW_FREE)]
+        self.assertIn("kd_tf/studies/plan", free)
         heavy = []
-        for module in self.modules:
-            if module.startswith(TENSORFLOW_FREE):
-                heavy += [f"{module} imports {name}" for name in g.third_party_imports(ROOT, module)
-                          if name.split(".")[0] in ("tensorflow", "keras", "numpy", "tensorflow_datasets")]
+        for module in free:
+            heavy += [f"{module} loads {name} through {reached}" for reached in sorted(self._reached(module))
+                      for name in g.third_party_imports(ROOT, reached) if name.split(".")[0] in HEAVY]
         self.assertEqual(heavy, [])
+
+    def test_the_tensorflow_check_sees_an_import_through_another_module(self):
+        self.assertIn("kd_tf/train/storage", self._reached("kd_tf/train/run_dir"))
+        self.assertIn("tensorflow", {n.split(".")[0] for n in g.third_party_imports(ROOT, "kd_tf/train/storage")})
 
 
 class BuildFilesTest(absltest.TestCase):

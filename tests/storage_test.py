@@ -19,7 +19,7 @@ from kd_tf.jobs import distill as distill_job
 from kd_tf.jobs import teachers as teachers_job
 from kd_tf.models.registry import build_model
 from kd_tf.train import checkpoints, storage
-from kd_tf.train.run_dir import resolve_path
+from kd_tf.config.paths import resolve_path
 from tests import binaries
 
 

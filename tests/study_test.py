@@ -18,7 +18,7 @@ from kd_tf.config.runtime import Runtime
 from kd_tf.config.study import StudyConfig, StudyExecution
 from kd_tf.studies import claims, definitions, run
 from kd_tf.studies.scale import SMOKE
-from kd_tf.train.run_dir import resolve_path
+from kd_tf.config.paths import resolve_path
 
 TEST_SCALE = dataclasses.replace(
     SMOKE, thin=True, student_epochs=1, teacher_epochs=2,

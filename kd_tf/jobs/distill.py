@@ -48,7 +48,8 @@ from kd_tf.train.callbacks.tensorboard_scalars import TensorBoardScalars
 from kd_tf.train.checkpoints import for_distiller, has_checkpoint
 from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.optimizers import make_optimizer
-from kd_tf.train.run_dir import RunDir, resolve_path
+from kd_tf.config.paths import resolve_path
+from kd_tf.train.run_dir import RunDir
 from kd_tf.train.strategy import make_strategy
 
 

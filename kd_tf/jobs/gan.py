@@ -29,7 +29,7 @@ from kd_tf.train.callbacks.gan_monitor import GanMonitor
 from kd_tf.train.callbacks.preemption import SaveOnPreemption
 from kd_tf.train.checkpoints import Checkpoints
 from kd_tf.train.keras_workarounds import fit_on_distributed_data
-from kd_tf.train.run_dir import resolve_path
+from kd_tf.config.paths import resolve_path
 from kd_tf.train.schedules import LinearDecay
 from kd_tf.train.strategy import make_strategy
 

@@ -19,7 +19,8 @@ from kd_tf.distill import losses  # noqa: E402
 from kd_tf.distill.ensemble import TeacherEnsemble  # noqa: E402
 from kd_tf.errors import UserError  # noqa: E402
 from kd_tf.train import storage, teacher_store  # noqa: E402
-from kd_tf.train.run_dir import RunDir, resolve_path  # noqa: E402
+from kd_tf.config.paths import resolve_path  # noqa: E402
+from kd_tf.train.run_dir import RunDir  # noqa: E402
 
 
 def _flat(weights):

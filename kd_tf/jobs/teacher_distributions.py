@@ -15,7 +15,7 @@ from kd_tf.data import sources  # noqa: E402
 from kd_tf.data.pipeline import evaluation_dataset  # noqa: E402
 from kd_tf.errors import UserError  # noqa: E402
 from kd_tf.train import storage, teacher_store  # noqa: E402
-from kd_tf.train.run_dir import resolve_path  # noqa: E402
+from kd_tf.config.paths import resolve_path  # noqa: E402
 
 TOP_CLASSES = 10
 

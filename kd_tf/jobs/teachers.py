@@ -30,7 +30,7 @@ from kd_tf.train.callbacks.preemption import SaveOnPreemption
 from kd_tf.train.checkpoints import Checkpoints, has_checkpoint
 from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.optimizers import make_optimizer
-from kd_tf.train.run_dir import resolve_path
+from kd_tf.config.paths import resolve_path
 from kd_tf.train.strategy import make_strategy
 
 

@@ -7,7 +7,7 @@ import os
 
 import pandas as pd
 
-from kd_tf.train.run_dir import resolve_path
+from kd_tf.config.paths import resolve_path
 
 DISTILLATION_BATCHES = "distillation_batches"
 METRICS = ("accuracy", "nll", "ece", "agreement", "kl", "agreement_with_reference")

@@ -4,7 +4,7 @@ rest would cost: the --dry_run listing. Free of TensorFlow."""
 import json
 import os
 
-from kd_tf.train.run_dir import resolve_path
+from kd_tf.config.paths import resolve_path
 
 # The paper's own figure (appendix D): about 10 GPU-hours per seed of a variant: a
 # 300-epoch CIFAR-100 student of 50,000 images, ResNet-56, with 5 ResNet-56 teachers.

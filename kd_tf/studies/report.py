@@ -7,7 +7,7 @@ import os
 
 from kd_tf.studies import claims
 from kd_tf.studies.figures import select, show
-from kd_tf.train.run_dir import resolve_path
+from kd_tf.config.paths import resolve_path
 
 
 def _cell(mean, std):

@@ -46,7 +46,7 @@ def _flags_text(config):
 def output_to(path):
     """The process's stdout and stderr (file descriptors 1 and 2, so that
     TensorFlow's C++ output too) appended to `path` for the duration."""
-    from kd_tf.train.run_dir import resolve_path
+    from kd_tf.config.paths import resolve_path
 
     path = resolve_path(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)

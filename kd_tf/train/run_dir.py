@@ -1,28 +1,9 @@
-"""The run-directory layout (one definition), and where relative paths point.
-
-Under `bazel run` the working directory is the runfiles tree; relative paths
-given on the command line mean the user's workspace instead.
-"""
+"""The run-directory layout (one definition)."""
 
 import dataclasses
 import os
 
 from kd_tf.train import storage
-
-
-def resolve_path(path):
-    """Absolute path; relative ones resolve against the Bazel workspace under
-    `bazel run` (BUILD_WORKSPACE_DIRECTORY), else the working directory.
-    URLs (gs://bucket/runs, ram://...) pass through unchanged."""
-    if path is None:
-        return None
-    if storage.is_url(path):
-        return str(path).rstrip("/")
-    path = os.path.expanduser(path)
-    if os.path.isabs(path):
-        return path
-    base = os.environ.get("BUILD_WORKSPACE_DIRECTORY") or os.getcwd()
-    return os.path.normpath(os.path.join(base, path))
 
 
 @dataclasses.dataclass(frozen=True)

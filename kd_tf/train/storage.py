@@ -12,11 +12,6 @@ import numpy as np
 import tensorflow as tf
 
 
-def is_url(path):
-    """gs://bucket/a, ram://x: a filesystem TensorFlow resolves, not a local path."""
-    return "://" in str(path)
-
-
 def exists(path):
     return tf.io.gfile.exists(path)
 

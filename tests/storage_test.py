@@ -13,13 +13,13 @@ from absl import logging
 from absl.testing import absltest
 
 from kd_tf.config.distill import DistillConfig
+from kd_tf.config.paths import resolve_path
 from kd_tf.config.runtime import Runtime
 from kd_tf.config.teachers import TeacherConfig
 from kd_tf.jobs import distill as distill_job
 from kd_tf.jobs import teachers as teachers_job
 from kd_tf.models.registry import build_model
 from kd_tf.train import checkpoints, storage
-from kd_tf.config.paths import resolve_path
 from tests import binaries
 
 

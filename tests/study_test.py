@@ -14,11 +14,11 @@ from unittest import mock
 import pandas as pd
 from absl.testing import absltest, parameterized
 
+from kd_tf.config.paths import resolve_path
 from kd_tf.config.runtime import Runtime
 from kd_tf.config.study import StudyConfig, StudyExecution
 from kd_tf.studies import claims, definitions, run
 from kd_tf.studies.scale import SMOKE
-from kd_tf.config.paths import resolve_path
 
 TEST_SCALE = dataclasses.replace(
     SMOKE, thin=True, student_epochs=1, teacher_epochs=2,

@@ -13,6 +13,7 @@ from absl import logging
 from kd_tf.config import gan as gan_config
 from kd_tf.config.datasets import teacher_dataset
 from kd_tf.config.distill import DistillConfig
+from kd_tf.config.paths import resolve_path
 from kd_tf.config.runtime import Runtime
 from kd_tf.data import distillation_set, gan_samples, generators, ood, sources, visualize
 from kd_tf.data.distillation_set import RecyclingSplit
@@ -48,7 +49,6 @@ from kd_tf.train.callbacks.tensorboard_scalars import TensorBoardScalars
 from kd_tf.train.checkpoints import for_distiller, has_checkpoint
 from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.optimizers import make_optimizer
-from kd_tf.config.paths import resolve_path
 from kd_tf.train.run_dir import RunDir
 from kd_tf.train.strategy import make_strategy
 

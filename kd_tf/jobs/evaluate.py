@@ -3,11 +3,11 @@
 import os
 
 from kd_tf.config.datasets import lookup
+from kd_tf.config.paths import resolve_path
 from kd_tf.data import generators, sources
 from kd_tf.data.stream_spec import StreamSpec
 from kd_tf.errors import UserError
 from kd_tf.train import evaluation, storage, teacher_store, workers
-from kd_tf.config.paths import resolve_path
 from kd_tf.train.strategy import make_strategy
 
 

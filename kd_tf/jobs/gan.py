@@ -16,6 +16,7 @@ import tensorflow as tf
 from absl import logging
 
 from kd_tf.config.gan import default_output_dir, generator_path
+from kd_tf.config.paths import resolve_path
 from kd_tf.data import sources, visualize
 from kd_tf.data.gan_input import real_stream
 from kd_tf.data.normalization import normalize
@@ -29,7 +30,6 @@ from kd_tf.train.callbacks.gan_monitor import GanMonitor
 from kd_tf.train.callbacks.preemption import SaveOnPreemption
 from kd_tf.train.checkpoints import Checkpoints
 from kd_tf.train.keras_workarounds import fit_on_distributed_data
-from kd_tf.config.paths import resolve_path
 from kd_tf.train.schedules import LinearDecay
 from kd_tf.train.strategy import make_strategy
 

@@ -11,11 +11,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from kd_tf.config.paths import resolve_path  # noqa: E402
 from kd_tf.data import sources  # noqa: E402
 from kd_tf.data.pipeline import evaluation_dataset  # noqa: E402
 from kd_tf.errors import UserError  # noqa: E402
 from kd_tf.train import storage, teacher_store  # noqa: E402
-from kd_tf.config.paths import resolve_path  # noqa: E402
 
 TOP_CLASSES = 10
 

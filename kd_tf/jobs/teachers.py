@@ -13,6 +13,7 @@ import tensorflow as tf
 from absl import logging
 
 from kd_tf.config.datasets import teacher_dataset
+from kd_tf.config.paths import resolve_path
 from kd_tf.config.recipes import Recipe
 from kd_tf.config.teachers import TeacherConfig
 from kd_tf.data import distillation_set, sources
@@ -30,7 +31,6 @@ from kd_tf.train.callbacks.preemption import SaveOnPreemption
 from kd_tf.train.checkpoints import Checkpoints, has_checkpoint
 from kd_tf.train.keras_workarounds import fit_on_distributed_data
 from kd_tf.train.optimizers import make_optimizer
-from kd_tf.config.paths import resolve_path
 from kd_tf.train.strategy import make_strategy
 
 

@@ -5,9 +5,9 @@ comes from) with the paper's beside them, and any run that failed."""
 import math
 import os
 
+from kd_tf.config.paths import resolve_path
 from kd_tf.studies import claims
 from kd_tf.studies.figures import select, show
-from kd_tf.config.paths import resolve_path
 
 
 def _cell(mean, std):

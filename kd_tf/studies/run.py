@@ -8,10 +8,10 @@ import time
 
 from absl import logging
 
+from kd_tf.config.paths import resolve_path
 from kd_tf.errors import UserError
 from kd_tf.studies import aggregate, claims, definitions, executor, figures, plan, report
 from kd_tf.studies.scale import CPU_REFUSED, SCALES
-from kd_tf.config.paths import resolve_path
 
 FINDINGS = "findings"  # --study=findings: every study with claims, then findings.md
 

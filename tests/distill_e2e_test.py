@@ -190,20 +190,24 @@ class DistillEndToEndTest(absltest.TestCase):
 
     def test_cached_teacher_logits_under_aug_none(self):
         # --aug=none computes the teachers' logits once; --nocache_teacher_logits runs them in every step.
-        results = {}
+        # Compared on the first epoch: its train-mode loss and KL average every step's teacher targets,
+        # so a cache that misaligns rows or members moves them. Later epochs are not compared: the two
+        # differ by float rounding (batches of 500 against 128), which training then amplifies (after a
+        # second epoch, 47.2% against 48.8% test accuracy on an AMD EPYC VM, 1e-6 apart after the first).
+        epochs = {}
         for flag in ("--cache_teacher_logits", "--nocache_teacher_logits"):
             output = os.path.join(self.root, flag.strip("-"))
-            proc, _ = _run("distill", "--aug=none", "--num_teachers=2", "--epochs=2", flag,
+            proc, _ = _run("distill", "--aug=none", "--num_teachers=2", "--epochs=1", flag,
                            f"--teacher_dir={self.teacher_dir}", f"--output_dir={output}")
             self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
             self.assertEqual("Teacher logits on the 4,000 distillation rows" in proc.stderr,
                              flag == "--cache_teacher_logits")
-            with open(os.path.join(output, "results.json")) as f:
-                results[flag] = json.load(f)["student"]["test"]
-        cached, computed = results["--cache_teacher_logits"], results["--nocache_teacher_logits"]
-        for name in ("accuracy", "agreement", "kl", "nll"):
-            self.assertAlmostEqual(cached[name], computed[name], delta=1e-3 * max(1.0, abs(computed[name])),
-                                   msg=name)
+            with open(os.path.join(output, "metrics.csv")) as f:
+                (epochs[flag],) = list(csv.DictReader(f))
+        cached, computed = epochs["--cache_teacher_logits"], epochs["--nocache_teacher_logits"]
+        for name in ("loss", "kl", "nll", "agreement", "val_kl", "val_loss"):
+            a, b = float(cached[name]), float(computed[name])
+            self.assertAlmostEqual(a, b, delta=1e-3 * max(1.0, abs(b)), msg=name)
 
     def test_engine_flags(self):
         output = os.path.join(self.root, "engine")

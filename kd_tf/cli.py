@@ -17,14 +17,11 @@ from absl import app, flags
 from absl import logging as absl_logging
 
 from kd_tf.config import datasets
-from kd_tf.config.distill import DistillConfig
-from kd_tf.config.evaluate import EvaluateConfig
-from kd_tf.config.gan import GanConfig
 from kd_tf.config.options import help_text
 from kd_tf.config.runtime import Runtime
 from kd_tf.config.study import StudyConfig, StudyExecution
-from kd_tf.config.teachers import TeacherConfig
 from kd_tf.errors import UserError
+from kd_tf.jobs.kinds import JOBS
 
 FLAGS = flags.FLAGS
 
@@ -34,13 +31,10 @@ flags.DEFINE_bool("verbose", False, "Show TensorFlow's own start-up, device and 
 # Errors a user can fix exit with this status; a bug keeps its traceback (status 1).
 USER_ERROR_EXIT = 2
 
-# The configs each job binary takes its flags from: (config, all fields or only these).
+# The configs each binary takes its flags from: (config, all fields or only these);
+# a job's binary from the jobs table.
 BINARY_FLAGS = {
-    "distill": ((DistillConfig, None), (Runtime, None)),
-    "train_teachers": ((TeacherConfig, None), (Runtime, ("data_dir", "strategy", "tpu", "jit_compile",
-                                                         "sync_batchnorm"))),
-    "train_gan": ((GanConfig, None), (Runtime, ("data_dir", "output_dir", "strategy", "tpu", "sync_batchnorm"))),
-    "evaluate": ((EvaluateConfig, None), (Runtime, ("data_dir", "strategy", "tpu"))),
+    **{job.binary: ((job.config, None), (Runtime, job.runtime_flags)) for job in JOBS.values()},
     "study": ((StudyConfig, None), (StudyExecution, None), (Runtime, ("data_dir", "output_dir"))),
 }
 

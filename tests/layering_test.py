@@ -4,6 +4,7 @@ Architecture table allows, no private name used across modules, no module
 named after a standard-library one, and BUILD files whose deps are exactly
 the imports (so that a new circle is also a Bazel dependency cycle)."""
 
+import ast
 import os
 import sys
 
@@ -19,7 +20,7 @@ MAY_IMPORT = {
     "kd_tf/errors": set(),
     "kd_tf/metrics": set(),
     "kd_tf/config": set(),
-    "kd_tf/cli": {"kd_tf/config"},
+    "kd_tf/cli": {"kd_tf/config", "kd_tf/jobs"},  # the jobs table only (TENSORFLOW_FREE)
     "kd_tf/models": set(),
     "kd_tf/distill": {"kd_tf/metrics"},
     "kd_tf/data": set(),
@@ -34,8 +35,8 @@ MAY_IMPORT = {
 # Modules that must not load TensorFlow or Keras, themselves or through what they
 # import: binaries check flags with them first, and a study is planned (--dry_run)
 # without TensorFlow.
-TENSORFLOW_FREE = ("kd_tf/config", "kd_tf/cli", "kd_tf/errors", "kd_tf/studies/spec", "kd_tf/studies/plan",
-                   "kd_tf/studies/builder", "kd_tf/studies/definitions")
+TENSORFLOW_FREE = ("kd_tf/config", "kd_tf/cli", "kd_tf/errors", "kd_tf/jobs/kinds", "kd_tf/studies/spec",
+                   "kd_tf/studies/plan", "kd_tf/studies/builder", "kd_tf/studies/definitions")
 HEAVY = ("tensorflow", "keras", "numpy", "tensorflow_datasets")
 
 
@@ -101,6 +102,18 @@ class ImportGraphTest(absltest.TestCase):
             heavy += [f"{module} loads {name} through {reached}" for reached in sorted(self._reached(module))
                       for name in g.third_party_imports(ROOT, reached) if name.split(".")[0] in HEAVY]
         self.assertEqual(heavy, [])
+
+    def test_every_job_of_the_jobs_table_has_an_execute_that_the_study_worker_can_import(self):
+        from kd_tf.jobs.kinds import JOBS
+
+        worker_imports = {i.module for i in self.imports["kd_tf/studies/worker"]}
+        for job in JOBS.values():
+            module = job.module.replace(".", "/")
+            with open(os.path.join(ROOT, module + ".py")) as f:
+                tree = ast.parse(f.read())
+            functions = {n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)}
+            self.assertEqual(functions.get("execute"), ["config", "runtime"], module)
+            self.assertIn(module, worker_imports, "the worker's imports are the job modules' Bazel deps")
 
     def test_the_tensorflow_check_sees_an_import_through_another_module(self):
         self.assertIn("kd_tf/train/storage", self._reached("kd_tf/train/run_dir"))

@@ -429,3 +429,10 @@ def format_summary(results):
         f"wall time {results['wall_seconds']:.1f}s",
     ]
     return "\n".join(lines)
+
+
+def execute(config, runtime):
+    """A study's distill job (kd_tf.jobs.kinds): run in runtime.output_dir, the
+    config's fields as its flags file, its summary printed to the run's log."""
+    flags_text = "\n".join(f"--{k}={v}" for k, v in dataclasses.asdict(config).items() if v is not None)
+    print(format_summary(run(config, runtime, flags_text)))

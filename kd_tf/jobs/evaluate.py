@@ -57,3 +57,8 @@ def format_rows(rows):
         cells = "".join(f"{row[k]:>{widths[k]}.4g}" if k in row else " " * widths[k] for k in keys)
         lines.append(f"{row['model']:<{width}}{row['split']:<18}{cells}")
     return "\n".join(lines)
+
+
+def execute(config, runtime):
+    """A study's evaluate job (kd_tf.jobs.kinds): run, its rows printed to the run's log."""
+    print(format_rows(run(config, runtime)))

@@ -125,6 +125,11 @@ def run(config, runtime):
     return results
 
 
+def execute(config, runtime):
+    """A study's GAN job (kd_tf.jobs.kinds): run, into runtime.output_dir."""
+    run(config, runtime)
+
+
 def train(gan, dataset, config, strategy, step, callbacks, checkpoints):
     """From generator step `step` to config.gen_steps, in Keras epochs of
     config.checkpoint_every steps (the first one shorter after a SIGTERM

@@ -231,3 +231,8 @@ def run(config, runtime):
                         jit_compile=accelerator.jit_compile(runtime.jit_compile, strategy),
                         sync_batchnorm=accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy))
     return teacher_dir, ensure_ensemble(teacher_dir, dataset, spec, config.num_teachers, strategy)
+
+
+def execute(config, runtime):
+    """A study's teachers job (kd_tf.jobs.kinds): run, into config.teacher_dir."""
+    run(config, runtime)

@@ -5,12 +5,9 @@ TensorFlow: planning and --dry_run never load it."""
 
 import dataclasses
 
-KINDS = ("teachers", "gan", "distill", "evaluate")
-
-
 @dataclasses.dataclass(frozen=True)
 class Run:
-    kind: str  # one of KINDS
+    kind: str  # a key of kd_tf.jobs.kinds.JOBS
     config: object  # TeacherConfig, GanConfig, DistillConfig or EvaluateConfig (resolved)
     directory: str  # relative to the runs root
     labels: tuple = ()  # ((axis, value), ...): where this run sits in the study's figures

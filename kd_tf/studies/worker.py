@@ -11,20 +11,16 @@ import argparse
 import contextlib
 import dataclasses
 import gc
+import importlib
 import json
 import os
 import sys
 import time
 import traceback
 
-from kd_tf.config.distill import DistillConfig
-from kd_tf.config.evaluate import EvaluateConfig
-from kd_tf.config.gan import GanConfig
 from kd_tf.config.runtime import Runtime
-from kd_tf.config.teachers import TeacherConfig
 from kd_tf.errors import UserError
-
-CONFIGS = {"teachers": TeacherConfig, "gan": GanConfig, "distill": DistillConfig, "evaluate": EvaluateConfig}
+from kd_tf.jobs.kinds import JOBS
 
 
 def payload(run, data_dir=None):
@@ -35,11 +31,7 @@ def payload(run, data_dir=None):
 
 def _config(kind, fields):
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-    return CONFIGS[kind](**fields)
-
-
-def _flags_text(config):
-    return "\n".join(f"--{k}={v}" for k, v in dataclasses.asdict(config).items() if v is not None)
+    return JOBS[kind].config(**fields)
 
 
 @contextlib.contextmanager
@@ -71,7 +63,8 @@ def execute(job):
     """Runs one job in this process; returns {"ok", "error", "seconds", "log"}."""
     import keras
 
-    from kd_tf.jobs import distill, evaluate, gan, teachers
+    # JOBS names these modules; importing them here also makes them this module's Bazel deps.
+    from kd_tf.jobs import distill, evaluate, gan, teachers  # noqa: F401
 
     start = time.time()
     config = _config(job["kind"], job["config"])
@@ -80,15 +73,7 @@ def execute(job):
     with output_to(job["log"]):
         try:
             print(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {job['kind']} {job['directory']}", file=sys.stderr)
-            if job["kind"] == "teachers":
-                teachers.run(config, runtime)
-            elif job["kind"] == "gan":
-                gan.run(config, runtime)
-            elif job["kind"] == "distill":
-                results = distill.run(config, runtime, _flags_text(config))
-                print(distill.format_summary(results))
-            else:
-                evaluate.run(config, Runtime(data_dir=job.get("data_dir")))
+            importlib.import_module(JOBS[job["kind"]].module).execute(config, runtime)
         except UserError as e:
             error = f"error: {e}"
             print(error, file=sys.stderr)

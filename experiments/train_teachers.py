@@ -16,9 +16,12 @@ def main():
     from kd_tf.jobs import teachers
 
     teacher_dir, manifest = teachers.run(cli.read_flags(TeacherConfig), cli.read_flags(Runtime))
-    for i, member in enumerate(manifest["members"]):
-        t = member["test"]
-        print(f"member {i} (seed {member['seed']}): test accuracy {t['accuracy']:.2f}%  "
+    for i, member in enumerate(manifest.members):
+        t = member.test
+        if t is None:  # an imported member
+            print(f"member {i}: imported from {member.source}")
+            continue
+        print(f"member {i} (seed {member.seed}): test accuracy {t['accuracy']:.2f}%  "
               f"NLL {t['nll']:.4f}  ECE {t['ece']:.2f}%")
     print(f"ensemble: {teacher_dir}")
 

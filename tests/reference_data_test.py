@@ -141,8 +141,8 @@ class MnistTest(absltest.TestCase):
         spec = teachers.EnsembleSpec("lenet5", config.training_recipe())
         manifest = teachers.ensure_ensemble(self.create_tempdir().full_path, dataset, spec, 1,
                                             tf.distribute.get_strategy())
-        self.assertEqual(manifest["recipe"]["train_size"], 200)
-        self.assertEqual(manifest["recipe_name"], "paper")
+        self.assertEqual(manifest.recipe["train_size"], 200)
+        self.assertEqual(manifest.recipe_name, "paper")
 
     def test_emnist_for_mnist(self):
         with tfds.testing.mock_data(num_examples=40):

@@ -67,8 +67,8 @@ def plan(config, runtime):
     existing ensemble's manifest) and the run's directories."""
     manifest = teacher_store.read_manifest(resolve_path(config.teacher_dir)) if config.teacher_dir else None
     requested = config.teacher_recipe is not None
-    config = config.resolved(manifest["architecture"] if manifest else None,
-                             manifest.get("recipe_name") if manifest else None, on_tpu=runtime.strategy == "tpu")
+    config = config.resolved(manifest.architecture if manifest else None,
+                             manifest.recipe_name if manifest else None, on_tpu=runtime.strategy == "tpu")
     output_dir = resolve_path(runtime.output_dir or os.path.join("runs", config.run_name()))
     return Plan(config, output_dir, resolve_path(config.teacher_dir), requested)
 
@@ -214,7 +214,7 @@ def run(config, runtime, flags_text=""):
         with precision.policy(config.precision), synchronized_batch_norm(sync_bn):
             student = build_model(config.student_arch, props.num_classes, props.image_shape,
                                   **props.model_kwargs())
-        init_weights = manifest["members"][indices[0]].get("init_weights")  # imported members have none
+        init_weights = manifest.members[indices[0]].init_weights  # imported members have none
         # Under --overwrite every worker starts afresh, whether or not the chief has deleted the old run yet.
         resuming = not runtime.overwrite and has_checkpoint(run_dir.checkpoints)
         if resuming:
@@ -319,7 +319,7 @@ def run(config, runtime, flags_text=""):
                           "replicas": strategy.num_replicas_in_sync, "jit_compile_used": jit_compile,
                           "steps_per_execution_used": executions, "sync_batchnorm_used": sync_bn}
     results["teacher_dir"] = teacher_dir
-    results["teacher_members"] = [{"index": i, **manifest["members"][i]} for i in indices]
+    results["teacher_members"] = [{"index": i, **manifest.members[i].to_json()} for i in indices]
     results["init"] = init
     results["student_recipe"] = dataclasses.asdict(recipe)  # what the run trained with, lr included
     results["wall_seconds"] = round(time.time() - start, 1)
@@ -345,7 +345,7 @@ def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=Fal
     Teachers of emnist_for_mnist learn from MNIST (the teacher dataset)."""
     split = "d0" if config.distill_splits else "all"
     existing = teacher_store.read_manifest(teacher_dir)
-    trainable = existing is None or existing.get("recipe") is not None
+    trainable = existing is None or existing.trained
     if config.teacher_pool is not None:
         if config.num_teachers > config.teacher_pool:
             raise UserError(f"--num_teachers={config.num_teachers} is more than --teacher_pool={config.teacher_pool}.")
@@ -358,10 +358,11 @@ def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=Fal
         jit_compile=accelerator.jit_compile(runtime.jit_compile, strategy),
         sync_batchnorm=accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy))
     source = dataset
-    if teacher_dataset(config.dataset) != dataset.name and len((existing or {}).get("members", [])) < wanted:
+    if teacher_dataset(config.dataset) != dataset.name and len(existing.members if existing else ()) < wanted:
         source = sources.load(teacher_dataset(config.dataset), runtime.data_dir)
     manifest = teachers_job.ensure_ensemble(teacher_dir, source, spec, wanted, strategy)
-    pool = dict(manifest, members=manifest["members"][:config.teacher_pool]) if config.teacher_pool else manifest
+    pool = (dataclasses.replace(manifest, members=manifest.members[:config.teacher_pool]) if config.teacher_pool
+            else manifest)
     return manifest, teacher_store.member_indices(pool, config.num_teachers, config.teacher_offset)
 
 

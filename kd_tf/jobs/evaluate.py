@@ -19,7 +19,7 @@ def run(config, runtime):
     manifest = teacher_store.read_manifest(teacher_dir)
     if manifest is None:
         raise teacher_store.EnsembleMismatchError(f"{teacher_dir} holds no teacher ensemble (no manifest.json).")
-    dataset = sources.load(manifest["dataset"], runtime.data_dir)
+    dataset = sources.load(manifest.dataset, runtime.data_dir)
     strategy = make_strategy(runtime.strategy, runtime.tpu)
     paths = [resolve_path(p) for p in config.students]
     with strategy.scope():  # every replica evaluates its share of each batch

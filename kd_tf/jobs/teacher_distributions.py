@@ -36,12 +36,12 @@ def distributions(teacher_dirs, sizes, examples=3, seed=0, data_dir=None):
         manifest = teacher_store.read_manifest(teacher_dir)
         if manifest is None:
             raise UserError(f"--teacher_dirs: {teacher_dir} holds no teacher ensemble (no manifest.json).")
-        if dataset_name not in (None, manifest["dataset"]):
+        if dataset_name not in (None, manifest.dataset):
             raise UserError("--teacher_dirs: the ensembles were trained on different datasets "
-                            f"({dataset_name}, {manifest['dataset']}).")
-        dataset_name = manifest["dataset"]
-        if max(sizes) > len(manifest["members"]):
-            raise UserError(f"{teacher_dir} holds {len(manifest['members'])} members; --sizes asks for {max(sizes)}.")
+                            f"({dataset_name}, {manifest.dataset}).")
+        dataset_name = manifest.dataset
+        if max(sizes) > len(manifest.members):
+            raise UserError(f"{teacher_dir} holds {len(manifest.members)} members; --sizes asks for {max(sizes)}.")
     dataset = sources.load(dataset_name, data_dir)
     rng = np.random.default_rng(seed)
     picked = {name: split.subset(np.sort(rng.choice(len(split), examples, replace=False)))

@@ -118,22 +118,22 @@ def _check_existing(teacher_dir, manifest, dataset, spec, num_members):
     """An existing ensemble serves this spec, or a UserError says why not."""
     teacher_store.check_compatible(teacher_dir, manifest, dataset.name, dataset.properties, spec.architecture)
     mismatch = teacher_store.EnsembleMismatchError
-    if manifest.get("train_split", "all") != spec.train_split:
+    if manifest.train_split != spec.train_split:
         raise mismatch(
-            f"The teachers in {teacher_dir} learnt from the {manifest.get('train_split', 'all')!r} part of the "
+            f"The teachers in {teacher_dir} learnt from the {manifest.train_split!r} part of the "
             f"train split; this run needs teachers trained on {spec.train_split!r}. Pass another --teacher_dir.")
-    if spec.train_split != "all" and manifest.get("split", RecyclingSplit().describe()) != spec.recycling.describe():
+    if spec.train_split != "all" and (manifest.split or RecyclingSplit().describe()) != spec.recycling.describe():
         raise mismatch(
-            f"The teachers in {teacher_dir} learnt from a D0 made by {manifest.get('split')!r}; this run's D0 is "
+            f"The teachers in {teacher_dir} learnt from a D0 made by {manifest.split!r}; this run's D0 is "
             f"made by {spec.recycling.describe()!r} (--split_indices). Pass the teachers' split, or another "
             "--teacher_dir.")
-    if spec.member_subsets and not manifest.get("member_subsets", False):
+    if spec.member_subsets and not manifest.member_subsets:
         raise mismatch(f"The teachers in {teacher_dir} all learnt from one subset; --member_subsets asks for one "
                        "subset per member. Pass another --teacher_dir.")
-    if manifest["recipe"] is None and len(manifest["members"]) < num_members:
-        raise mismatch(f"{teacher_dir} holds {len(manifest['members'])} imported members and no training recipe; "
-                       f"import more, or ask for at most {len(manifest['members'])} (--num_teachers).")
-    existing = manifest.get("recipe_name", "paper") if manifest["recipe"] is not None else None
+    if not manifest.trained and len(manifest.members) < num_members:
+        raise mismatch(f"{teacher_dir} holds {len(manifest.members)} imported members and no training recipe; "
+                       f"import more, or ask for at most {len(manifest.members)} (--num_teachers).")
+    existing = (manifest.recipe_name or "paper") if manifest.trained else None
     if spec.recipe_requested and existing and existing != spec.recipe_name:
         raise mismatch(f"The teachers in {teacher_dir} were trained with the {existing} recipe, not "
                        f"--teacher_recipe={spec.recipe_name}. Pass another --teacher_dir.")
@@ -148,25 +148,21 @@ def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
     if manifest is None:
         if chief:
             storage.makedirs(teacher_dir)
-        manifest = teacher_store.new_manifest(spec.architecture, dataset.name, dataset.properties,
-                                              recipe=dataclasses.asdict(spec.recipe), train_split=spec.train_split,
-                                              seed_base=spec.seed_base)
-        manifest["recipe_name"] = spec.recipe_name
-        if spec.train_split != "all":
-            manifest["split"] = spec.recycling.describe()
-        if spec.member_subsets:
-            manifest["member_subsets"] = True
+        manifest = teacher_store.new_manifest(
+            spec.architecture, dataset.name, dataset.properties, recipe=dataclasses.asdict(spec.recipe),
+            train_split=spec.train_split, seed_base=spec.seed_base, recipe_name=spec.recipe_name,
+            split=spec.recycling.describe() if spec.train_split != "all" else None,
+            member_subsets=spec.member_subsets)
     else:
         _check_existing(teacher_dir, manifest, dataset, spec, num_members)
-        if manifest["recipe"] is not None:  # new members match the old ones
-            spec = dataclasses.replace(spec, recipe=Recipe(**manifest["recipe"]),
-                                       recipe_name=manifest.get("recipe_name", "paper"),
-                                       seed_base=manifest.get("seed_base", spec.seed_base),
-                                       member_subsets=manifest.get("member_subsets", False))
+        if manifest.trained:  # new members match the old ones
+            spec = dataclasses.replace(spec, recipe=Recipe(**manifest.recipe),
+                                       recipe_name=manifest.recipe_name or "paper", seed_base=manifest.seed_base,
+                                       member_subsets=manifest.member_subsets)
     # Trained members whose file is gone (deleted because it was damaged) are trained again, with their seed.
-    lost = [i for i, member in enumerate(manifest["members"][:num_members])
-            if manifest["recipe"] is not None and not storage.exists(os.path.join(teacher_dir, member["file"]))]
-    todo = lost + list(range(len(manifest["members"]), num_members))
+    lost = [i for i, member in enumerate(manifest.members[:num_members])
+            if manifest.trained and not storage.exists(os.path.join(teacher_dir, member.file))]
+    todo = lost + list(range(len(manifest.members), num_members))
     if todo:
         logging.info("Training %d teacher(s) into %s: %s, %s recipe (%d epochs, batch %d, lr %g), on %s",
                      len(todo), teacher_dir, spec.architecture, spec.recipe_name, spec.recipe.epochs,
@@ -182,17 +178,13 @@ def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
         workers.save_as_chief(strategy, teacher_store.member_path(teacher_dir, index), model.save)
         test = evaluation.generalisation(*evaluation.predict(model, dataset.test, dataset.properties,
                                                              strategy=strategy))
-        member = {
-            "file": os.path.basename(teacher_store.member_path(teacher_dir, index)),
-            "init_weights": os.path.basename(init_path),
-            "seed": seed,
-            "train_seconds": round(time.time() - start, 1),
-            "test": test,
-        }
-        if index < len(manifest["members"]):
-            manifest["members"][index] = member
+        member = teacher_store.Member(os.path.basename(teacher_store.member_path(teacher_dir, index)), seed, test,
+                                      init_weights=os.path.basename(init_path),
+                                      train_seconds=round(time.time() - start, 1))
+        if index < len(manifest.members):
+            manifest.members[index] = member
         else:
-            manifest["members"].append(member)
+            manifest.members.append(member)
         if chief:
             teacher_store.write_manifest(teacher_dir, manifest)
             storage.rmtree(checkpoint_dir)  # the member is saved: its epochs are no longer needed
@@ -220,7 +212,7 @@ def run(config, runtime):
                         f"train them with --dataset={teacher_dataset(config.dataset)}.")
     requested = config.teacher_recipe is not None
     existing = teacher_store.read_manifest(resolve_path(config.teacher_dir)) if config.teacher_dir else None
-    config = config.resolved(existing.get("recipe_name") if existing else None)
+    config = config.resolved(existing.recipe_name if existing else None)
     teacher_dir = resolve_path(config.teacher_dir)
     strategy = make_strategy(runtime.strategy, runtime.tpu)
     dataset = sources.load(config.dataset, runtime.data_dir)

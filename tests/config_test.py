@@ -125,6 +125,15 @@ class DatasetDefaultsTest(absltest.TestCase):
         # An option added later leaves the directories of runs without it as they were (the main job's at cc6224a).
         self.assertEqual(base, "mnist5k-lenet5x3-to-lenet5-mixup-t4-s0-c56ef186")
 
+    def test_names_and_recipes_need_a_resolved_config(self):
+        for unresolved, method in ((DistillConfig(), "run_name"), (DistillConfig(), "student_recipe"),
+                                   (TeacherConfig(), "ensemble_name"), (TeacherConfig(), "training_recipe")):
+            self.assertFalse(hasattr(unresolved, method), method)
+            resolved = unresolved.resolved()
+            self.assertIsInstance(resolved, type(unresolved))  # still a DistillConfig (TeacherConfig): its flags
+            self.assertTrue(callable(getattr(resolved, method)), method)
+            self.assertEqual(resolved.resolved(), resolved)  # resolving twice changes nothing
+
     def test_describe_names_the_exceptions(self):
         self.assertEqual(datasets.describe("ood_count"), "10,000; 1,000 on mnist5k")
         self.assertEqual(datasets.describe("teacher.train_size"),

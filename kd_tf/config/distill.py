@@ -8,7 +8,7 @@ import os
 
 from kd_tf.config import choices, recipes
 from kd_tf.config.datasets import describe, for_dataset, lookup, teacher_dataset, teacher_recipe
-from kd_tf.config.options import option, with_dataset_defaults
+from kd_tf.config.options import option, resolved_as, with_dataset_defaults
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,16 +118,23 @@ class DistillConfig:
         teacher_dir = self.teacher_dir or default_teacher_dir(
             teacher_dataset(self.dataset), teacher_arch, bool(self.distill_splits), teacher_recipe)
         precision = ("bf16" if on_tpu else "fp32") if self.precision == "auto" else self.precision
-        return dataclasses.replace(
+        return resolved_as(ResolvedDistillConfig, dataclasses.replace(
             config, teacher_arch=teacher_arch, teacher_dir=teacher_dir, teacher_recipe=teacher_recipe,
             precision=precision, teacher_precision=self.teacher_precision or precision,
             synth_temperature=self.synth_temperature or config.temperature,
-            teacher_offset=self.seed * self.num_teachers if self.teacher_offset is None else self.teacher_offset)
+            teacher_offset=self.seed * self.num_teachers if self.teacher_offset is None else self.teacher_offset))
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedDistillConfig(DistillConfig):
+    """A DistillConfig with every default filled in (DistillConfig.resolved).
+    Only this type names a run or gives its recipes, so that code which needs
+    the defaults cannot be handed a config without them."""
 
     def student_recipe(self):
-        """The dataset's student recipe with this config's overrides (on a
-        resolved config); after --init=interpolate the lr starts at
-        lr * (1 - lambda), as the reference's (floored at the final lr)."""
+        """The dataset's student recipe with this config's overrides; after
+        --init=interpolate the lr starts at lr * (1 - lambda), as the
+        reference's (floored at the final lr)."""
         lr = self.lr
         if self.init == "interpolate" and self.init_scales_lr and self.init_lambda is not None:
             lr = max(lr * (1.0 - self.init_lambda), for_dataset(self.dataset).student.final_lr)
@@ -135,13 +142,13 @@ class DistillConfig:
                                    batch_size=self.batch_size, lr=lr, weight_decay=self.weight_decay)
 
     def teacher_recipe_for_new_members(self):
-        """The recipe of teachers trained on first use (on a resolved config)."""
+        """The recipe of teachers trained on first use."""
         return teacher_recipe(teacher_dataset(self.dataset), self.teacher_recipe)
 
     def run_name(self):
-        """A readable prefix and a short hash of every field (on a resolved
-        config): runs that differ in anything that changes a result never
-        share a directory, and the same run always finds its own."""
+        """A readable prefix and a short hash of every field: runs that
+        differ in anything that changes a result never share a directory, and
+        the same run always finds its own."""
         splits = f"-{self.distill_splits.replace(',', '+')}" if self.distill_splits else ""
         samples = f"-gan{self.gan_samples}" if self.gan_samples else ""
         # Options added later are left out at their default, so that existing runs keep their directories.

@@ -35,3 +35,9 @@ def with_dataset_defaults(config, dataset):
         if path and getattr(config, field.name) is None:
             updates[field.name] = datasets.lookup(dataset, path)
     return dataclasses.replace(config, **updates)
+
+
+def resolved_as(resolved_class, config):
+    """`config`'s fields as an instance of `resolved_class`, the subclass of
+    its type that marks a config whose defaults are filled in."""
+    return resolved_class(**{f.name: getattr(config, f.name) for f in dataclasses.fields(config)})

@@ -5,7 +5,7 @@ import dataclasses
 from kd_tf.config import choices
 from kd_tf.config.datasets import teacher_recipe
 from kd_tf.config.distill import config_hash, default_teacher_dir
-from kd_tf.config.options import option, with_dataset_defaults
+from kd_tf.config.options import option, resolved_as, with_dataset_defaults
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,17 +40,23 @@ class TeacherConfig:
         which = self.teacher_recipe or ensemble_recipe or "paper"
         base = teacher_recipe(self.dataset, which)
         config = with_dataset_defaults(self, self.dataset)
-        return dataclasses.replace(
+        return resolved_as(ResolvedTeacherConfig, dataclasses.replace(
             config, teacher_recipe=which, epochs=self.epochs or base.epochs,
             batch_size=self.batch_size or base.batch_size, lr=self.lr if self.lr is not None else base.lr,
             train_size=self.train_size if self.train_size is not None else base.train_size,
             teacher_dir=self.teacher_dir or default_teacher_dir(self.dataset, config.arch, self.train_split == "d0",
-                                                                which))
+                                                                which)))
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedTeacherConfig(TeacherConfig):
+    """A TeacherConfig with every default filled in (TeacherConfig.resolved):
+    only this type names an ensemble or gives its recipe."""
 
     def ensemble_name(self):
-        """A directory name for this ensemble (on a resolved config): readable,
-        and a hash of every field that changes the members (not their number
-        or where they live), so that a study's ensembles never mix."""
+        """A directory name for this ensemble: readable, and a hash of every
+        field that changes the members (not their number or where they live),
+        so that a study's ensembles never mix."""
         suffix = ("-d0" if self.train_split == "d0" else "") + ("-reference" if self.teacher_recipe == "reference"
                                                                  else "")
         # A field at its old default is left out, so that existing ensembles keep their names.
@@ -59,6 +65,6 @@ class TeacherConfig:
         return f"{self.dataset.replace('/', '_')}-{self.arch}{suffix}-{digest}"
 
     def training_recipe(self):
-        """The recipe with this config's overrides (on a resolved config)."""
+        """The recipe with this config's overrides."""
         return dataclasses.replace(teacher_recipe(self.dataset, self.teacher_recipe), epochs=self.epochs,
                                    batch_size=self.batch_size, lr=self.lr, train_size=self.train_size)

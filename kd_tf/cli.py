@@ -180,7 +180,7 @@ def _default_text(field):
 
 
 def flags_markdown(binary):
-    """A job binary's flags as a Markdown table: the README's flag tables are
+    """A job binary's flags as a Markdown table: the flag tables of README.md and docs/ are
     these (tools/update_readme_flags.py writes them, tests check them)."""
     lines = ["| flag | default | meaning |", "| --- | --- | --- |"]
     for config_class, only in BINARY_FLAGS[binary]:

@@ -197,11 +197,17 @@ class FlagsTest(absltest.TestCase):
 
 class ReadmeTest(absltest.TestCase):
     def test_flag_tables_are_generated_from_the_configs(self):
-        with open(os.path.join(REPO_ROOT, "README.md")) as f:
-            readme = f.read()
+        docs = [os.path.join(REPO_ROOT, "README.md"),
+                *sorted(glob.glob(os.path.join(REPO_ROOT, "docs", "*.md")))]
+        self.assertGreater(len(docs), 1, "docs/*.md are not in the test's data")
+        text = ""
+        for path in docs:
+            with open(path) as f:
+                text += f.read()
         for binary in cli.BINARY_FLAGS:
-            found = re.search(f"<!-- flags:{binary} -->\n(.*?)\n<!-- /flags:{binary} -->", readme, re.S)
-            self.assertIsNotNone(found, f"README has no flag table for {binary}")
+            found = re.findall(f"<!-- flags:{binary} -->\n(.*?)\n<!-- /flags:{binary} -->", text, re.S)
+            self.assertLen(found, 1, f"README.md and docs/ should hold one flag table for {binary}")
+            found = re.search(f"<!-- flags:{binary} -->\n(.*?)\n<!-- /flags:{binary} -->", text, re.S)
             self.assertEqual(found.group(1), cli.flags_markdown(binary),
                              f"stale table for {binary}: run tools/update_readme_flags.py")
 

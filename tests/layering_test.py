@@ -1,5 +1,5 @@
 """The shape of the house, checked against the code (read with `ast`, not
-imported): no import circle, each folder imports only what the README's
+imported): no import circle, each folder imports only what docs/architecture.md's
 Architecture table allows, no private name used across modules, no module
 named after a standard-library one, and BUILD files whose deps are exactly
 the imports (so that a new circle is also a Bazel dependency cycle)."""
@@ -15,7 +15,7 @@ from tools import import_graph as g
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Folder (or top-level module) -> what it may import from kd_tf, besides itself
-# and kd_tf.errors. Mirrors the README's Architecture table.
+# and kd_tf.errors. Mirrors the Architecture table of docs/architecture.md.
 MAY_IMPORT = {
     "kd_tf/errors": set(),
     "kd_tf/metrics": set(),

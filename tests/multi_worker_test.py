@@ -12,7 +12,7 @@ uninterrupted 2-worker figures exactly. With another teacher, one process at
 reorder across workers as they do across threads, so the test allows 2.5
 points of accuracy and agreement and 25% of KL. lr 0.01 rather than the
 default 0.05 because at 0.05 rounding grows ~1.7x per step and end metrics
-spread over seeds by several points in one process alone (README); that
+spread over seeds by several points in one process alone (docs/distributed.md); that
 two workers take the same steps as one process is checked step by step, at
 the default recipe, in tests/step_equality_test.py."""
 

@@ -1,10 +1,11 @@
-"""Writes the README's flag tables from the config dataclasses (kd_tf.cli.
-flags_markdown), between <!-- flags:BINARY --> and <!-- /flags:BINARY -->.
-tests/config_test.py fails when they are stale.
+"""Writes the flag tables of README.md and docs/*.md from the config
+dataclasses (kd_tf.cli.flags_markdown), between <!-- flags:BINARY --> and
+<!-- /flags:BINARY -->. tests/config_test.py fails when they are stale.
 
   .venv/bin/python tools/update_readme_flags.py
 """
 
+import glob
 import os
 import re
 import sys
@@ -23,10 +24,16 @@ def render(readme):
     return re.sub(r"<!-- flags:(\w+) -->.*?<!-- /flags:\1 -->", table, readme, flags=re.S)
 
 
+def documents(root=ROOT):
+    """The Markdown files that may hold flag tables."""
+    return [os.path.join(root, "README.md"), *sorted(glob.glob(os.path.join(root, "docs", "*.md")))]
+
+
 if __name__ == "__main__":
-    path = os.path.join(ROOT, "README.md")
-    with open(path) as f:
-        readme = f.read()
-    with open(path, "w") as f:
-        f.write(render(readme))
-    print(f"wrote the flag tables of {path}")
+    for path in documents():
+        with open(path) as f:
+            text = f.read()
+        if render(text) != text:
+            with open(path, "w") as f:
+                f.write(render(text))
+            print(f"wrote the flag tables of {path}")

@@ -3,7 +3,7 @@ processes of one kd_tf job on 127.0.0.1, each with its TF_CONFIG and free
 ports, their logs streamed with a [worker i] prefix. If a worker fails, the
 others are stopped (they would wait for it in collectives) and the cluster
 fails. On a real cluster each machine runs the same command with its own
-TF_CONFIG (README: "Several machines")."""
+TF_CONFIG (docs/distributed.md)."""
 
 import json
 import os

@@ -139,7 +139,8 @@ class ManifestFileTest(absltest.TestCase):
                     "input_shape": [32, 32, 3], "recipe": None, "seed_base": 0,
                     "members": [{"file": "member_0.keras", "seed": None, "source": "ref.pt", "test": None,
                                  "a_later_key": 1}], "another_later_key": [2]}
-        for value in (trained, imported):
+        older = {k: v for k, v in trained.items() if k != "seed_base"}  # before ensembles kept their seed base
+        for value in (trained, imported, older):
             directory = self.create_tempdir().full_path
             with open(os.path.join(directory, "manifest.json"), "w") as f:
                 json.dump(value, f)

@@ -1,7 +1,7 @@
 """The kinds of job kd_tf runs, in one table: for each, its config type, its
 binary and the Runtime flags that binary takes, the module whose
 `execute(config, runtime)` runs it, whether a run directory holds a finished
-run, a one-line description and a rough cost at the paper's scale. The study
+run, its one-line description in a plan and a rough cost at the paper's scale. The study
 planner, the study worker and the command line read this table rather than
 choosing by the kind's name. Free of TensorFlow: planning and flag checks
 never load it (the job modules themselves do)."""
@@ -40,7 +40,6 @@ class Job:
     config: type  # its config dataclass (kd_tf.config)
     runtime_flags: tuple | None  # the Runtime fields its binary takes as flags (None: all)
     module: str  # the kd_tf.jobs module whose execute(config, runtime) runs it (loads TensorFlow)
-    summary: str  # what it does, in one line
     is_finished: Callable  # (config, directory) -> bool: its results are on disk, never redone
     describe: Callable  # (config, needs) -> str: one line of a study's plan
     gpu_hours: Callable  # (config, directory) -> float: what is left of it, at the paper's scale
@@ -89,21 +88,21 @@ def _describe_distill(config, needs):
 
 JOBS = {job.kind: job for job in (
     Job("teachers", "train_teachers", TeacherConfig, ("data_dir", "strategy", "tpu", "jit_compile", "sync_batchnorm"),
-        "kd_tf.jobs.teachers", "trains the members an ensemble lacks and writes its manifest",
+        "kd_tf.jobs.teachers",
         _teachers_finished,
         lambda c, needs: f"{c.num_teachers} x {c.arch} on {c.dataset} ({c.teacher_recipe} recipe)",
         _teachers_hours),
     Job("gan", "train_gan", GanConfig, ("data_dir", "output_dir", "strategy", "tpu", "sync_batchnorm"),
-        "kd_tf.jobs.gan", "trains (or resumes) an SN-GAN and scores its samples",
+        "kd_tf.jobs.gan",
         _results_written,
         lambda c, needs: f"SN-GAN on {c.dataset}, {c.gen_steps} generator steps",
         # about a run's worth for the paper's 100k generator steps
         lambda c, directory: GPU_HOURS_PER_RUN * c.gen_steps / 100_000),
     Job("distill", "distill", DistillConfig, None,
-        "kd_tf.jobs.distill", "distils a teacher ensemble into a student, resumably, and measures fidelity",
+        "kd_tf.jobs.distill",
         _results_written, _describe_distill, _distill_hours),
     Job("evaluate", "evaluate", EvaluateConfig, ("data_dir", "strategy", "tpu"),
-        "kd_tf.jobs.evaluate", "evaluates saved students against their teachers on every split",
+        "kd_tf.jobs.evaluate",
         lambda c, directory: os.path.exists(resolve_path(c.output) + ".json"),
         lambda c, needs: f"independent student for {os.path.basename(needs[0])}",
         lambda c, directory: 0.0),

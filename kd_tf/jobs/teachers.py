@@ -157,7 +157,8 @@ def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
         _check_existing(teacher_dir, manifest, dataset, spec, num_members)
         if manifest.trained:  # new members match the old ones
             spec = dataclasses.replace(spec, recipe=Recipe(**manifest.recipe),
-                                       recipe_name=manifest.recipe_name or "paper", seed_base=manifest.seed_base,
+                                       recipe_name=manifest.recipe_name or "paper",
+                                       seed_base=spec.seed_base if manifest.seed_base is None else manifest.seed_base,
                                        member_subsets=manifest.member_subsets)
     # Trained members whose file is gone (deleted because it was damaged) are trained again, with their seed.
     lost = [i for i, member in enumerate(manifest.members[:num_members])

@@ -81,7 +81,7 @@ class Manifest:
     input_shape: tuple
     recipe: dict | None  # the members' training recipe; None: imported members, which cannot grow
     train_split: str = "all"  # or "d0" (data recycling)
-    seed_base: int = 0  # member i has seed seed_base + i, whoever adds it
+    seed_base: int | None = None  # member i has seed seed_base + i, whoever adds it; older manifests have none
     members: list = dataclasses.field(default_factory=list)  # Member, ...
     recipe_name: str | None = None  # the recipe's name (paper, reference); older manifests have none
     split: str | None = None  # with train_split d0: how D0 was drawn
@@ -105,6 +105,8 @@ class Manifest:
         value = {"architecture": self.architecture, "dataset": self.dataset, "train_split": self.train_split,
                  "num_classes": self.num_classes, "input_shape": list(self.input_shape), "recipe": self.recipe,
                  "seed_base": self.seed_base, "members": [m.to_json() for m in self.members]}
+        if self.seed_base is None:
+            del value["seed_base"]
         if self.recipe_name is not None:
             value["recipe_name"] = self.recipe_name
         if self.split is not None:

@@ -27,7 +27,8 @@ def main():
     config = cli.read_flags(DistillConfig, epochs=1).resolved()
     runtime = cli.read_flags(Runtime)
     dataset = sources.load(config.dataset, runtime.data_dir)
-    data, spec, _, _ = distill.build_inputs(config, dataset, replicas=1, data_dir=runtime.data_dir)
+    inputs = distill.build_inputs(config, dataset, replicas=1, data_dir=runtime.data_dir)
+    data, spec = inputs.data, inputs.spec
     batch = next(iter(stream(data, dataset.properties, spec).take(1)))
     image = visualize.grid(batch["image"].numpy(), visualize.row_kinds(batch, spec.real_per_replica()))
     output = resolve_path(cli.FLAGS.output)

@@ -37,7 +37,7 @@ class GanSamplesTest(absltest.TestCase):
         path = self.create_tempdir().full_path + "/gan_samples.npz"
         stored = gan_samples.generate(tiny_generator(), 300)
         storage.save_npz(path, images=stored)
-        data, _, _, _ = distill_job.build_inputs(config, dataset, replicas=1, samples_path=path)
+        data = distill_job.build_inputs(config, dataset, replicas=1, samples_path=path).data
         self.assertLen(data, len(dataset.train) + 300)
         np.testing.assert_array_equal(data.images[len(dataset.train):], stored)
         np.testing.assert_array_equal(data.labels[len(dataset.train):], -1)  # no true class

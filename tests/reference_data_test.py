@@ -72,7 +72,7 @@ class RecyclingTest(absltest.TestCase):
         teachers = sources.stratified_subset(self.data.train, 1000, sources.SUBSET_SEED)
         for seed in (0, 3):
             config = DistillConfig(seed=seed, data_fraction=0.25, aug="none").resolved()
-            data, _, _, _ = distill_job.build_inputs(config, self.data, replicas=1)
+            data = distill_job.build_inputs(config, self.data, replicas=1).data
             np.testing.assert_array_equal(data.images, teachers.images)
 
 

@@ -53,6 +53,9 @@ from kd_tf.train.run_dir import RunDir
 from kd_tf.train.strategy import make_strategy
 
 
+_UNREAD = object()  # Plan.manifest before the default teacher directory is read
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """A run with every default filled in and its paths absolute."""
@@ -60,17 +63,21 @@ class Plan:
     output_dir: str
     teacher_dir: str
     recipe_requested: bool  # --teacher_recipe was given: an existing ensemble must match it
+    # The manifest of a given --teacher_dir, read to resolve the config (None: no ensemble
+    # there yet); a default teacher directory is read by `prepare`, after the finished check.
+    manifest: object = _UNREAD
 
 
 def plan(config, runtime):
     """Resolves the config (the teacher architecture and recipe come from an
     existing ensemble's manifest) and the run's directories."""
-    manifest = teacher_store.read_manifest(resolve_path(config.teacher_dir)) if config.teacher_dir else None
+    manifest = teacher_store.read_manifest(resolve_path(config.teacher_dir)) if config.teacher_dir else _UNREAD
+    read = manifest if manifest is not _UNREAD else None
     requested = config.teacher_recipe is not None
-    config = config.resolved(manifest.architecture if manifest else None,
-                             manifest.recipe_name if manifest else None, on_tpu=runtime.strategy == "tpu")
+    config = config.resolved(read.architecture if read else None, read.recipe_name if read else None,
+                             on_tpu=runtime.strategy == "tpu")
     output_dir = resolve_path(runtime.output_dir or os.path.join("runs", config.run_name()))
-    return Plan(config, output_dir, resolve_path(config.teacher_dir), requested)
+    return Plan(config, output_dir, resolve_path(config.teacher_dir), requested, manifest)
 
 
 def recycling_split(config, train):
@@ -80,10 +87,23 @@ def recycling_split(config, train):
     return RecyclingSplit()
 
 
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What a run trains on, each part built once: the distillation set, its
+    stream, the student recipe and steps per epoch, the recycling split (the
+    teachers' too) and the generator's path where the run samples from one."""
+    data: object  # a DistillationSet, or a streamed split
+    spec: StreamSpec
+    recipe: object  # kd_tf.config.recipes.Recipe
+    steps: int
+    recycling: RecyclingSplit
+    generator_path: str | None = None  # --aug=gan: for the on-device sampler
+
+
 def build_inputs(config, dataset, replicas, data_dir=None, samples_path=None):
-    """The distillation set, the stream spec, the recipe and the steps per
-    epoch of a resolved config; --gan_samples are read from `samples_path`
-    where a run has stored them, else generated."""
+    """The Inputs of a resolved config; --gan_samples are read from
+    `samples_path` where a run has stored them, else generated (and only then
+    is a generator needed)."""
     if config.dataset == "emnist_for_mnist" and config.alpha > 0:
         raise UserError("--alpha > 0 needs true labels, and emnist_for_mnist's EMNIST rows have no MNIST label (the "
                         "reference gives them random ones, which carry no information).")
@@ -101,25 +121,30 @@ def build_inputs(config, dataset, replicas, data_dir=None, samples_path=None):
                             "--aug=ood, --distill_splits or a streamed dataset.")
 
         def sampler():
-            generator = generators.load(generator_for(config, data_dir), config.generator_bn)
-            generators.check_matches(generator, dataset.properties.image_shape)
-            return generator
+            return _load_generator(config, generator_for(config, data_dir), dataset.properties)
 
         extra = gan_samples.as_split(stored_or_new_samples(samples_path, sampler, config.gan_samples))
+    recycling = recycling_split(config, dataset.train)
     data = (dataset.train if dataset.properties.streaming else
             distillation_set.build(dataset.train, config.temperature, splits, config.data_fraction, extra,
-                                   recycling_split(config, dataset.train)))
-    generator = None
+                                   recycling))
+    generator = generator_path = None
     if config.aug == "gan":
-        generator = generators.load(generator_for(config, data_dir), config.generator_bn)
-        generators.check_matches(generator, dataset.properties.image_shape)
+        generator_path = generator_for(config, data_dir)
+        generator = _load_generator(config, generator_path, dataset.properties)
     recipe = config.student_recipe()
     spec = StreamSpec(config.aug, recipe.batch_size, config.seed, recipe.epochs,
                       Options(rotation_degrees=config.rotation_degrees, noise_prob=config.noise_prob),
                       generator, config.synth_ratio, config.synth_temperature, config.temperature,
                       synthetic_on_device=config.aug == "gan" and config.gan_sampling == "device")
     sizes = data.parts if not dataset.properties.streaming and len(data.parts) > 1 else len(data)
-    return data, spec, recipe, steps_per_epoch(sizes, spec, replicas)
+    return Inputs(data, spec, recipe, steps_per_epoch(sizes, spec, replicas), recycling, generator_path)
+
+
+def _load_generator(config, path, properties):
+    generator = generators.load(path, config.generator_bn)
+    generators.check_matches(generator, properties.image_shape)
+    return generator
 
 
 def stored_or_new_samples(path, generator_fn, count):
@@ -172,37 +197,80 @@ def completed_results(output_dir):
     return storage.read_json(run_dir.results_json)
 
 
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """Every input of a run, each read once, before a model is built: the
+    resolved config and paths, the dataset, the Inputs and the teachers
+    (trained first where missing) with the members the student learns from."""
+    plan: Plan
+    strategy: object
+    chief: bool
+    dataset: object
+    inputs: Inputs
+    manifest: teacher_store.Manifest
+    indices: tuple
+
+    @property
+    def config(self):
+        return self.plan.config
+
+
+def prepare(the_plan, runtime, strategy):
+    """Loads the dataset, builds the Inputs and makes sure of the teachers
+    (a missing SN-GAN or teacher member is trained here, as its own job would)."""
+    config = the_plan.config
+    dataset = sources.load(config.dataset, runtime.data_dir, emnist_upright=config.emnist_upright)
+    logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
+    inputs = build_inputs(config, dataset, strategy.num_replicas_in_sync, runtime.data_dir,
+                          samples_path=None if runtime.overwrite else RunDir(the_plan.output_dir).gan_samples)
+    existing = (the_plan.manifest if the_plan.manifest is not _UNREAD
+                else teacher_store.read_manifest(the_plan.teacher_dir))
+    manifest, indices = select_teachers(config, dataset, the_plan.teacher_dir, strategy, existing, inputs.recycling,
+                                        the_plan.recipe_requested, runtime)
+    return Prepared(the_plan, strategy, workers.is_chief(strategy), dataset, inputs, manifest, tuple(indices))
+
+
 def run(config, runtime, flags_text=""):
     """Runs a distillation, or resumes it from its run directory's last
     checkpoint. A finished run is not redone unless runtime.overwrite: its
     results come back with "finished_before": True."""
     start = time.time()
     the_plan = plan(config, runtime)
-    config, output_dir, teacher_dir = the_plan.config, the_plan.output_dir, the_plan.teacher_dir
     if not runtime.overwrite:
-        finished = completed_results(output_dir)
+        finished = completed_results(the_plan.output_dir)
         if finished is not None:
             return {**finished, "finished_before": True}
-    run_dir = RunDir(output_dir)
     strategy = make_strategy(runtime.strategy, runtime.tpu)
-    chief = workers.is_chief(strategy)
     logging.info("Strategy %s with %d replica(s)%s", type(strategy).__name__, strategy.num_replicas_in_sync,
-                 "" if chief else "; a non-chief worker: it writes nothing into the run directory")
-    dataset = sources.load(config.dataset, runtime.data_dir, emnist_upright=config.emnist_upright)
-    props = dataset.properties
-    logging.info("Dataset %s: %d train, %d test examples", dataset.name, len(dataset.train), len(dataset.test))
+                 "" if workers.is_chief(strategy) else
+                 "; a non-chief worker: it writes nothing into the run directory")
+    prepared = prepare(the_plan, runtime, strategy)
+    trained = train(prepared, runtime, flags_text)
+    return write_results(prepared, trained, runtime, start)
 
-    data, spec, recipe, steps = build_inputs(config, dataset, strategy.num_replicas_in_sync, runtime.data_dir,
-                                             samples_path=None if runtime.overwrite else run_dir.gan_samples)
-    manifest, indices = select_teachers(config, dataset, teacher_dir, strategy, the_plan.recipe_requested,
-                                        runtime)
 
+@dataclasses.dataclass(frozen=True)
+class Trained:
+    """What training leaves for the results: the models and how the student started."""
+    teacher: TeacherEnsemble
+    student: object
+    init: str
+    settings: dict  # the execution settings used (jit, steps per execution, BatchNorm sync)
+
+
+def build_distiller(prepared, runtime, run_dir, flags_text):
+    """Under the strategy: the teachers, the student (initialised, or to be
+    restored), the Distiller compiled with its optimizer. The chief creates
+    the run directory once the teachers have loaded."""
+    config, strategy, chief, inputs = prepared.config, prepared.strategy, prepared.chief, prepared.inputs
+    teacher_dir, output_dir, props = prepared.plan.teacher_dir, prepared.plan.output_dir, prepared.dataset.properties
     sync_bn = accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy)
     jit_compile = accelerator.jit_compile(runtime.jit_compile, strategy)
-    executions = accelerator.steps_per_execution(runtime.steps_per_execution, strategy, steps)
+    executions = accelerator.steps_per_execution(runtime.steps_per_execution, strategy, inputs.steps)
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        members = teacher_store.load_members(teacher_dir, manifest, indices, config.teacher_precision)
+        members = teacher_store.load_members(teacher_dir, prepared.manifest, prepared.indices,
+                                             config.teacher_precision)
         teacher = TeacherEnsemble(members)
         if chief:  # the teachers load: from here on the run writes its directory
             if runtime.overwrite:
@@ -210,11 +278,12 @@ def run(config, runtime, flags_text=""):
             run_dir.create()
             storage.write_text(run_dir.flags, flags_text)
             if config.gan_samples and not storage.exists(run_dir.gan_samples):  # the run's own, for a resume
+                data = inputs.data
                 storage.save_npz(run_dir.gan_samples, images=data.images[len(data) - config.gan_samples:])
         with precision.policy(config.precision), synchronized_batch_norm(sync_bn):
             student = build_model(config.student_arch, props.num_classes, props.image_shape,
                                   **props.model_kwargs())
-        init_weights = manifest.members[indices[0]].init_weights  # imported members have none
+        init_weights = prepared.manifest.members[prepared.indices[0]].init_weights  # imported members have none
         # Under --overwrite every worker starts afresh, whether or not the chief has deleted the old run yet.
         resuming = not runtime.overwrite and has_checkpoint(run_dir.checkpoints)
         if resuming:
@@ -224,29 +293,46 @@ def run(config, runtime, flags_text=""):
         else:
             init = initialisation.initialise(
                 student, config.init, members[0], os.path.join(teacher_dir, init_weights) if init_weights else None,
-                config.init_lambda, dataset.train, props, strategy)
+                config.init_lambda, prepared.dataset.train, props, strategy)
             if chief:
                 student.save_weights(run_dir.student_init)  # where training starts (experiments/loss_plane)
         sampler = None
-        if spec.synthetic_on_device:  # the generator's variables on the devices, with the models'
-            sampler = DeviceSampler(generators.load(generator_for(config, runtime.data_dir), config.generator_bn),
-                                    spec.synthetic_rows(strategy.num_replicas_in_sync)[0], config.synth_temperature,
-                                    config.seed)
+        if inputs.spec.synthetic_on_device:
+            # The generator's variables on the devices, with the models' (the stream's
+            # copy stays on the host for the final pass of the policy over train).
+            sampler = DeviceSampler(_load_generator(config, inputs.generator_path, props),
+                                    inputs.spec.synthetic_rows(strategy.num_replicas_in_sync)[0],
+                                    config.synth_temperature, config.seed)
         distiller = Distiller(student, teacher, temperature=config.temperature, alpha=config.alpha,
                               loss=config.loss, hard_label=config.hard_label,
-                              label_corruption=config.label_corruption, epochs=recipe.epochs, seed=config.seed,
-                              cvx_beta=config.cvx_beta, sampler=sampler)
-        optimizer, schedule = make_optimizer(recipe, steps, config.optimizer)
+                              label_corruption=config.label_corruption, epochs=inputs.recipe.epochs,
+                              seed=config.seed, cvx_beta=config.cvx_beta, sampler=sampler)
+        optimizer, schedule = make_optimizer(inputs.recipe, inputs.steps, config.optimizer)
         optimizer = precision.with_loss_scaling(optimizer, config.precision)
         distiller.compile(optimizer=optimizer, jit_compile=jit_compile, steps_per_execution=executions)
         fit_on_distributed_data(distiller)
         optimizer.build(student.trainable_variables)  # so that a checkpoint restores its slots
+    settings = {"jit_compile_used": jit_compile, "steps_per_execution_used": executions,
+                "sync_batchnorm_used": sync_bn}
+    return distiller, schedule, resuming, Trained(teacher, student, init, settings)
+
+
+def train(prepared, runtime, flags_text=""):
+    """Trains the student from its start or its last checkpoint to the
+    recipe's last epoch, with TensorBoard, metrics.csv, checkpoints and a
+    checkpoint on SIGTERM."""
+    config, strategy, chief, inputs = prepared.config, prepared.strategy, prepared.chief, prepared.inputs
+    data, spec, recipe, steps = inputs.data, inputs.spec, inputs.recipe, inputs.steps
+    props = prepared.dataset.properties
+    run_dir = RunDir(prepared.plan.output_dir)
+    distiller, schedule, resuming, trained = build_distiller(prepared, runtime, run_dir, flags_text)
+    executions = trained.settings["steps_per_execution_used"]
 
     checkpoint = for_distiller(run_dir.checkpoints, distiller, chief)
     start_step = checkpoint.restore() if resuming else 0
     start_epoch, step_in_epoch = divmod(start_step, steps)
     if start_step:
-        logging.info("Resuming %s at epoch %d, step %d of %d (global step %d)", output_dir, start_epoch + 1,
+        logging.info("Resuming %s at epoch %d, step %d of %d (global step %d)", run_dir.root, start_epoch + 1,
                      step_in_epoch, steps, start_step)
     elif chief:
         summaries.write_text(run_dir.tensorboard, "flags", "```\n" + flags_text + "\n```")
@@ -254,18 +340,19 @@ def run(config, runtime, flags_text=""):
         log_batch_grid(run_dir.tensorboard, data, props, spec)
     logging.info("Distilling %d x %s (members %s) into %s (init: %s) with --aug=%s, --loss=%s, tau=%g, alpha=%g "
                  "on %d rows: %d epochs of %d steps, %s lr %g cosine to %g, weight decay %g",
-                 config.num_teachers, config.teacher_arch, indices, config.student_arch, init, config.aug,
-                 config.loss, config.temperature, config.alpha, len(data), recipe.epochs, steps, config.optimizer,
-                 recipe.lr, recipe.final_lr, recipe.weight_decay)
+                 config.num_teachers, config.teacher_arch, list(prepared.indices), config.student_arch,
+                 trained.init, config.aug, config.loss, config.temperature, config.alpha, len(data), recipe.epochs,
+                 steps, config.optimizer, recipe.lr, recipe.final_lr, recipe.weight_decay)
     logging.info("Precision: student %s, teachers %s; XLA %s; %d step(s) per execution; BatchNorm %s",
-                 config.precision, config.teacher_precision, "on" if jit_compile else "off", executions,
-                 "synchronised over replicas" if sync_bn else "per replica")
+                 config.precision, config.teacher_precision, "on" if trained.settings["jit_compile_used"] else "off",
+                 executions, "synchronised over replicas" if trained.settings["sync_batchnorm_used"] else
+                 "per replica")
     # When teachers and student compute in the same reduced precision, images
     # cross to the device in it: their first layers would cast them anyway.
     feed_dtype = precision.compute_dtype(config.precision) if config.precision == config.teacher_precision else None
-    cached_logits = cached_teacher_logits(config, runtime, data, props, teacher, strategy)
+    cached_logits = cached_teacher_logits(config, runtime, data, props, trained.teacher, strategy)
     guard = NonFiniteLossGuard()
-    test_data = evaluation_dataset(dataset.test, 500, props)
+    test_data = evaluation_dataset(prepared.dataset.test, 500, props)
 
     def fit(first_epoch, last_epoch, steps_per_epoch, skip_steps=0):
         # A resume that starts mid-execution (another --steps_per_execution, or a
@@ -304,10 +391,17 @@ def run(config, runtime, flags_text=""):
             fit(start_epoch, recipe.epochs, steps)
     finally:
         preemption.close()
+    return trained
 
-    results = final_evaluation(dataset, teacher, student, run_dir, spec, strategy, chief,
-                               distillation_data=data if config.distill_splits or config.gan_samples else None)
-    export.save_student(student, run_dir, props.image_shape, strategy)
+
+def write_results(prepared, trained, runtime, start):
+    """The final evaluation, the exported student and results.json (the chief's)."""
+    config, strategy, chief, dataset = prepared.config, prepared.strategy, prepared.chief, prepared.dataset
+    output_dir, run_dir = prepared.plan.output_dir, RunDir(prepared.plan.output_dir)
+    data = prepared.inputs.data
+    results = final_evaluation(dataset, trained.teacher, trained.student, run_dir, prepared.inputs.spec, strategy,
+                               chief, distillation_data=data if config.distill_splits or config.gan_samples else None)
+    export.save_student(trained.student, run_dir, dataset.properties.image_shape, strategy)
     if not chief:  # the chief writes (and reports) the run
         return {**results, "non_chief": True, "runtime": {"output_dir": output_dir}}
     results["online"] = last_epoch_online_metrics(run_dir.metrics_csv)
@@ -316,12 +410,11 @@ def run(config, runtime, flags_text=""):
     results["runtime"] = {**dataclasses.asdict(runtime), "output_dir": output_dir,
                           "cpus": len(os.sched_getaffinity(0)),
                           "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "all",
-                          "replicas": strategy.num_replicas_in_sync, "jit_compile_used": jit_compile,
-                          "steps_per_execution_used": executions, "sync_batchnorm_used": sync_bn}
-    results["teacher_dir"] = teacher_dir
-    results["teacher_members"] = [{"index": i, **manifest.members[i].to_json()} for i in indices]
-    results["init"] = init
-    results["student_recipe"] = dataclasses.asdict(recipe)  # what the run trained with, lr included
+                          "replicas": strategy.num_replicas_in_sync, **trained.settings}
+    results["teacher_dir"] = prepared.plan.teacher_dir
+    results["teacher_members"] = [{"index": i, **prepared.manifest.members[i].to_json()} for i in prepared.indices]
+    results["init"] = trained.init
+    results["student_recipe"] = dataclasses.asdict(prepared.inputs.recipe)  # what the run trained with, lr included
     results["wall_seconds"] = round(time.time() - start, 1)
     storage.write_json(run_dir.results_json, results)
     return results
@@ -339,12 +432,13 @@ def cached_teacher_logits(config, runtime, data, props, teacher, strategy):
     return logits
 
 
-def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=False, runtime=Runtime()):
-    """Trains what is missing and picks members offset .. offset+m-1. An
+def select_teachers(config, dataset, teacher_dir, strategy, existing, recycling, recipe_requested=False,
+                    runtime=Runtime()):
+    """Trains what is missing and picks members offset .. offset+m-1 of the
+    ensemble whose manifest is `existing` (None: no ensemble yet). An
     ensemble that can train grows to offset+m members; an imported one wraps.
     Teachers of emnist_for_mnist learn from MNIST (the teacher dataset)."""
     split = "d0" if config.distill_splits else "all"
-    existing = teacher_store.read_manifest(teacher_dir)
     trainable = existing is None or existing.trained
     if config.teacher_pool is not None:
         if config.num_teachers > config.teacher_pool:
@@ -354,13 +448,13 @@ def select_teachers(config, dataset, teacher_dir, strategy, recipe_requested=Fal
         wanted = config.num_teachers + (config.teacher_offset if trainable else 0)
     spec = teachers_job.EnsembleSpec(
         config.teacher_arch, config.teacher_recipe_for_new_members(), config.teacher_recipe, split,
-        recycling_split(config, dataset.train), recipe_requested=recipe_requested,
+        recycling, recipe_requested=recipe_requested,
         jit_compile=accelerator.jit_compile(runtime.jit_compile, strategy),
         sync_batchnorm=accelerator.sync_batchnorm(runtime.sync_batchnorm, strategy))
     source = dataset
     if teacher_dataset(config.dataset) != dataset.name and len(existing.members if existing else ()) < wanted:
         source = sources.load(teacher_dataset(config.dataset), runtime.data_dir)
-    manifest = teachers_job.ensure_ensemble(teacher_dir, source, spec, wanted, strategy)
+    manifest = teachers_job.grow_ensemble(teacher_dir, existing, source, spec, wanted, strategy)
     pool = (dataclasses.replace(manifest, members=manifest.members[:config.teacher_pool]) if config.teacher_pool
             else manifest)
     return manifest, teacher_store.member_indices(pool, config.num_teachers, config.teacher_offset)

@@ -143,8 +143,12 @@ def ensure_ensemble(teacher_dir, dataset, spec, num_members, strategy):
     """Returns the manifest of an ensemble with at least `num_members` members,
     training the missing ones as `spec` (an EnsembleSpec) says; members added
     to an existing ensemble follow its recipe and seeds."""
+    return grow_ensemble(teacher_dir, teacher_store.read_manifest(teacher_dir), dataset, spec, num_members, strategy)
+
+
+def grow_ensemble(teacher_dir, manifest, dataset, spec, num_members, strategy):
+    """ensure_ensemble, for a caller that has read the manifest already (None: no ensemble yet)."""
     chief = workers.is_chief(strategy)
-    manifest = teacher_store.read_manifest(teacher_dir)
     if manifest is None:
         if chief:
             storage.makedirs(teacher_dir)

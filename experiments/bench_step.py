@@ -25,6 +25,9 @@ flags.DEFINE_boolean("jit_compile", None, "XLA-compile kd_tf's step (default off
 flags.DEFINE_boolean("compare_reference", False, "Also time the reference's PyTorch step (needs torch).")
 flags.DEFINE_integer("steps", 3, "Steps per timed repeat.", lower_bound=1)
 flags.DEFINE_integer("repeats", 5, "Timed repeats (after a warm-up).", lower_bound=1)
+flags.DEFINE_integer("group_students", 0, "Also time a DistillerGroup of this many students on the m-member pool "
+                     "(m = 1, 3, 5 at tau 1 and 4, as the policies study's students of one policy and trial) "
+                     "against the same students as single runs, one after another.", lower_bound=0)
 flags.DEFINE_integer("rounds", 0, "With --compare_reference: this many more rounds that time kd_tf's step and the "
                      "reference's back to back (alternating which goes first), and the median of their ratios.",
                      lower_bound=0)
@@ -107,10 +110,32 @@ def _report(bench, workload, process):
             print(f"round {i}: kd_tf {kd_tf:.1f}, reference {ref:.1f} images/s, {ratios[-1]:.2f}x", flush=True)
         print(f"kd_tf's step against the reference's over {len(ratios)} paired rounds: median "
               f"{statistics.median(ratios):.2f}x [{min(ratios):.2f} .. {max(ratios):.2f}]")
+    if FLAGS.group_students:
+        _report_group(bench, workload, teachers, FLAGS.group_students)
     if workload.teacher_precision == "bf16":
         agreement, largest = bench.bf16_teacher_fidelity(workload)
         print(f"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement {agreement:.2f}%, "
               f"largest ensemble-logit difference {largest:.4f}")
+
+
+def _report_group(bench, workload, teachers, size):
+    from kd_tf.distill.group import member_forwards
+
+    settings = bench.group_settings(workload, size)
+    alone, grouped = member_forwards([settings])
+    print(f"group of {size} students on a {workload.num_teachers}-member pool "
+          f"({', '.join(f'm {len(s.members)} tau {s.temperature:g}' for s in settings)}): "
+          f"{grouped} teacher member forwards per batch, {alone} as single runs")
+    group = bench.kd_tf_group_step(workload, teachers, settings)
+    print(group.line())
+    singles = bench.kd_tf_single_steps(workload, teachers, settings)
+    for rate in singles:
+        print(rate.line())
+    # One after another, the single runs give each student a batch in the sum of their step times.
+    per_student = 1.0 / sum(1.0 / r.median for r in singles)
+    print(f"{'single runs one after another, per student':<46}{per_student:>10.1f}")
+    print(f"group against single runs, images/s per student: {group.median / per_student:.2f}x "
+          "(issue 27's target: 2x, fp32)")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,27 @@ class BenchStepTest(absltest.TestCase):
         self.assertRegex(out, r"bf16 teachers against the same teachers in fp32 on the batch: top-1 agreement "
                               r"[\d.]+%, largest ensemble-logit difference [\d.]+")
 
+    def test_a_group_of_students_against_their_single_runs(self):
+        proc, _ = binaries.run("bench_step", "--arch=preresnet20", "--num_teachers=2", "--batch_size=8",
+                               "--num_classes=10", "--steps=1", "--repeats=2", "--group_students=3")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        out = proc.stdout
+        # m = 1, 1, 2 (at most the pool of 2) at tau 1, 4, 1: members {0, 1} once each, against 1 + 1 + 2.
+        self.assertIn("group of 3 students on a 2-member pool (m 1 tau 1, m 1 tau 4, m 2 tau 1): 2 teacher member "
+                      "forwards per batch, 4 as single runs", out)
+        labels = ["kd_tf: group of 3 students (fit)", "kd_tf: single run, m = 1, tau 1", "kd_tf: single run, m = 1, tau 4",
+                  "kd_tf: single run, m = 2, tau 1"]
+        medians = []
+        for label in labels:
+            rate = re.search(re.escape(label) + r"\s+([\d.]+)\s+\[([\d.]+) \.\. ([\d.]+)\]", out)
+            self.assertIsNotNone(rate, f"{label} missing from:\n{out}")
+            medians.append(float(rate.group(1)))
+        per_student = float(re.search(r"single runs one after another, per student\s+([\d.]+)", out).group(1))
+        self.assertAlmostEqual(per_student, 1 / sum(1 / m for m in medians[1:]), delta=0.06 + 0.02 * per_student)
+        ratio = float(re.search(r"group against single runs, images/s per student: ([\d.]+)x", out).group(1))
+        self.assertAlmostEqual(ratio, medians[0] / per_student, delta=0.01 + ratio * 0.05 * (1 / medians[0] +
+                                                                                             1 / per_student))
+
     @unittest.skipIf(torch is None, TORCH_MISSING)
     def test_the_reference_process_times_its_step_and_reports_its_errors(self):
         from kd_tf.bench.reference_process import ReferenceProcess

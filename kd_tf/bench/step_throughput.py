@@ -4,6 +4,7 @@ FLOP roofline on this machine, and the reference's PyTorch step on the same
 workload, in a process of its own (experiments/bench_step)."""
 
 import dataclasses
+import itertools
 import statistics
 import time
 
@@ -15,6 +16,7 @@ from kd_tf.bench.timing import Rate, timed
 from kd_tf.config.recipes import STUDENT
 from kd_tf.distill.distiller import Distiller
 from kd_tf.distill.ensemble import TeacherEnsemble
+from kd_tf.distill.group import DistillerGroup, StudentSettings
 from kd_tf.models.registry import build_model
 from kd_tf.train import precision as precisions
 from kd_tf.train.optimizers import make_optimizer
@@ -90,6 +92,42 @@ def distiller_for(workload, teachers):
     distiller.compile(optimizer=precisions.with_loss_scaling(optimizer, workload.precision),
                       jit_compile=workload.jit_compile)
     return distiller
+
+
+def group_settings(workload, size):
+    """The students of one policy and trial in the policies study: m = 1, 3, 5
+    (at most the pool) at tau 1 and 4, repeated to `size` students."""
+    points = [(min(m, workload.num_teachers), tau) for m in (1, 3, 5) for tau in (1.0, 4.0)]
+    return [StudentSettings(tuple(range(m)), tau) for m, tau in itertools.islice(itertools.cycle(points), size)]
+
+
+def _student_optimizer(workload):
+    recipe = dataclasses.replace(STUDENT, batch_size=workload.batch_size)
+    optimizer, _ = make_optimizer(recipe, workload.steps)
+    return precisions.with_loss_scaling(optimizer, workload.precision)
+
+
+def kd_tf_group_step(workload, teachers, settings):
+    """A DistillerGroup's step as `fit` runs it: each image of the batch
+    reaches every student (its images/s is each student's)."""
+    keras.utils.set_random_seed(workload.seed)
+    group = DistillerGroup([build_student(workload) for _ in settings], teachers, settings)
+    group.compile(optimizers=[_student_optimizer(workload) for _ in settings], jit_compile=workload.jit_compile)
+    return _timed_fit(f"kd_tf: group of {len(settings)} students (fit)", group, _repeated(workload), workload)
+
+
+def kd_tf_single_steps(workload, teachers, settings):
+    """Each student of `settings` as a single run (its own m members' forward
+    every step), one after another: their Rates."""
+    rates = []
+    for s in settings:
+        keras.utils.set_random_seed(workload.seed)
+        distiller = Distiller(build_student(workload), TeacherEnsemble([teachers[i] for i in s.members]),
+                              temperature=s.temperature)
+        distiller.compile(optimizer=_student_optimizer(workload), jit_compile=workload.jit_compile)
+        rates.append(_timed_fit(f"kd_tf: single run, m = {len(s.members)}, tau {s.temperature:g}", distiller,
+                                _repeated(workload), workload))
+    return rates
 
 
 def _repeated(workload, teacher_logits=None):

@@ -87,10 +87,7 @@ def build_student(workload):
 def distiller_for(workload, teachers):
     keras.utils.set_random_seed(workload.seed)
     distiller = Distiller(build_student(workload), TeacherEnsemble(teachers), temperature=TEMPERATURE)
-    recipe = dataclasses.replace(STUDENT, batch_size=workload.batch_size)
-    optimizer, _ = make_optimizer(recipe, workload.steps)
-    distiller.compile(optimizer=precisions.with_loss_scaling(optimizer, workload.precision),
-                      jit_compile=workload.jit_compile)
+    distiller.compile(optimizer=_student_optimizer(workload), jit_compile=workload.jit_compile)
     return distiller
 
 

@@ -72,19 +72,17 @@ class DistillerGroup(keras.Model):
             Distiller(student, TeacherEnsemble([self.pool[i] for i in s.members]), temperature=s.temperature,
                       alpha=s.alpha, loss=s.loss, epochs=epochs, seed=seed, name=f"s{k}")
             for k, (student, s) in enumerate(zip(students, self.settings))]
-        self.student_optimizers = None
 
     def compile(self, optimizers, **kwargs):
         if len(optimizers) != len(self.distillers):
             raise ValueError(f"{len(optimizers)} optimizers for {len(self.distillers)} students.")
-        self.student_optimizers = list(optimizers)
-        for distiller, optimizer in zip(self.distillers, self.student_optimizers):
+        for distiller, optimizer in zip(self.distillers, optimizers):
             distiller.optimizer = optimizer
             # Built now, under the caller's strategy scope: a lazy build inside the
             # replicated step would create variables in a cond branch.
             optimizer.build(distiller.student.trainable_variables)
         # Keras's own optimizer slot (it counts steps); each student steps its own.
-        super().compile(optimizer=self.student_optimizers[0], **kwargs)
+        super().compile(optimizer=optimizers[0], **kwargs)
 
     def build(self, input_shape=None):
         self.built = True

@@ -204,7 +204,6 @@ class Prepared:
     (trained first where missing) with the members the student learns from."""
     plan: Plan
     strategy: object
-    chief: bool
     dataset: object
     inputs: Inputs
     manifest: teacher_store.Manifest
@@ -213,6 +212,10 @@ class Prepared:
     @property
     def config(self):
         return self.plan.config
+
+    @property
+    def chief(self):
+        return workers.is_chief(self.strategy)
 
 
 def prepare(the_plan, runtime, strategy):
@@ -227,7 +230,7 @@ def prepare(the_plan, runtime, strategy):
                 else teacher_store.read_manifest(the_plan.teacher_dir))
     manifest, indices = select_teachers(config, dataset, the_plan.teacher_dir, strategy, existing, inputs.recycling,
                                         the_plan.recipe_requested, runtime)
-    return Prepared(the_plan, strategy, workers.is_chief(strategy), dataset, inputs, manifest, tuple(indices))
+    return Prepared(the_plan, strategy, dataset, inputs, manifest, tuple(indices))
 
 
 def run(config, runtime, flags_text=""):

@@ -9,6 +9,7 @@ the reference's PyTorch step on the same workload, in a process of its own
 from absl import flags
 
 from kd_tf import cli
+from kd_tf.studies import sharing
 
 FLAGS = flags.FLAGS
 
@@ -119,10 +120,8 @@ def _report(bench, workload, process):
 
 
 def _report_group(bench, workload, teachers, size):
-    from kd_tf.distill.group import member_forwards
-
     settings = bench.group_settings(workload, size)
-    alone, grouped = member_forwards([settings])
+    alone, grouped = sharing.member_forwards([s.members for s in settings])
     print(f"group of {size} students on a {workload.num_teachers}-member pool "
           f"({', '.join(f'm {len(s.members)} tau {s.temperature:g}' for s in settings)}): "
           f"{grouped} teacher member forwards per batch, {alone} as single runs")

@@ -16,7 +16,7 @@ from absl.testing import absltest  # noqa: E402
 
 from kd_tf.distill.distiller import Distiller  # noqa: E402
 from kd_tf.distill.ensemble import TeacherEnsemble  # noqa: E402
-from kd_tf.distill.group import DistillerGroup, StudentSettings, member_forwards  # noqa: E402
+from kd_tf.distill.group import DistillerGroup, StudentSettings  # noqa: E402
 
 CLASSES, SHAPE, BATCH, STEPS = 5, (6, 6, 1), 16, 6
 SETTINGS = (StudentSettings((0,), 1.0), StudentSettings((0,), 4.0), StudentSettings((0, 1, 2), 1.0),
@@ -111,11 +111,6 @@ class DistillerGroupTest(absltest.TestCase):
         history = group.fit(strategy.experimental_distribute_dataset(_batches()), epochs=2, steps_per_epoch=STEPS,
                             verbose=0).history
         self._check(students, history)
-
-    def test_member_forwards(self):
-        # The policies study at paper scale, per policy and trial: m = 1, 3, 5 at tau 1 and 4.
-        group = [StudentSettings(tuple(range(m)), tau) for m in (1, 3, 5) for tau in (1.0, 4.0)]
-        self.assertEqual(member_forwards([group]), (18, 5))
 
     def test_refuses_what_it_cannot_group(self):
         student = _model(0, 8)

@@ -102,6 +102,7 @@ class KdLossTest(parameterized.TestCase):
         from kd_tf.config import choices
 
         self.assertEqual(set(choices.LOSSES), set(losses.LOSSES))
+        self.assertEqual(set(choices.SOFT_LOSSES), set(losses.SOFT_LOSSES))
 
     def test_cvx_hard_weight_is_the_references_beta(self):
         # beta = 1, 5 epochs: 1, 0.8, 0.6, 0.4, 0.2 (the last epoch keeps 1/epochs).

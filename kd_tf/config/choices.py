@@ -21,6 +21,8 @@ CLASSIFIERS = (
 )
 HARD_LABELS = ("argmax", "sample")
 LOSSES = ("fwd_ce", "rev_ce", "kl", "sym_kl", "avg_sym_kl", "brier", "hard", "cvx")
+# Those that read only the ensemble's logits (kd_tf.distill.losses.SOFT_LOSSES): a DistillerGroup's.
+SOFT_LOSSES = ("fwd_ce", "rev_ce", "kl", "sym_kl", "brier")
 INIT_MODES = ("random", "interpolate", "teacher_init")
 OPTIMIZERS = ("sgd", "adam")
 TEACHER_RECIPES = ("paper", "reference")

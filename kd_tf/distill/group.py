@@ -38,15 +38,6 @@ class StudentSettings:
 GROUPABLE_LOSSES = tuple(losses.SOFT_LOSSES)
 
 
-def member_forwards(groups):
-    """Teacher member forward passes per batch: `groups` is a list of groups,
-    each a list of StudentSettings. Alone, a student runs its m members; in a
-    group, each member any student needs runs once."""
-    alone = sum(len(s.members) for group in groups for s in group)
-    grouped = sum(len({i for s in group for i in s.members}) for group in groups)
-    return alone, grouped
-
-
 class DistillerGroup(keras.Model):
     """Trains `students` (Keras models) against the frozen `pool` (member
     models), student i with `settings[i]` and its own optimizer (compile with

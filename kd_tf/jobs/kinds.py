@@ -45,7 +45,8 @@ class Job:
     gpu_hours: Callable  # (config, directory) -> float: what is left of it, at the paper's scale
 
 
-def _hours(image_epochs, cost):
+def hours(image_epochs, cost):
+    """GPU-hours at the paper's scale of `image_epochs` at `cost` per image (PreResNet-56 step: 1)."""
     return GPU_HOURS_PER_RUN * image_epochs / PAPER_IMAGE_EPOCHS * cost / PAPER_RUN_COST
 
 
@@ -70,14 +71,18 @@ def _teachers_hours(config, directory):
     recipe = config.training_recipe()
     size = recipe.train_size or TRAIN_SIZES.get(config.dataset, 50_000)
     missing = max(config.num_teachers - existing_members(directory), 0)
-    return missing * _hours(recipe.epochs * size, ARCH_COST.get(config.arch, 1.0))
+    return missing * hours(recipe.epochs * size, ARCH_COST.get(config.arch, 1.0))
+
+
+def distill_image_epochs(config):
+    size = TRAIN_SIZES.get(config.dataset, 50_000) * (config.data_fraction or 1.0) + (config.gan_samples or 0)
+    return config.epochs * size
 
 
 def _distill_hours(config, directory):
-    size = TRAIN_SIZES.get(config.dataset, 50_000) * (config.data_fraction or 1.0) + (config.gan_samples or 0)
     cost = (ARCH_COST.get(config.student_arch, 1.0)
             + config.num_teachers * ARCH_COST.get(config.teacher_arch, 1.0) / 3)
-    return _hours(config.epochs * size, cost)
+    return hours(distill_image_epochs(config), cost)
 
 
 def _describe_distill(config, needs):

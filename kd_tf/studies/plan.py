@@ -2,6 +2,7 @@
 rest would cost: the --dry_run listing. Free of TensorFlow."""
 
 from kd_tf.jobs.kinds import JOBS
+from kd_tf.studies import sharing
 
 
 def is_finished(run):
@@ -21,8 +22,9 @@ def describe(run):
     return f"{run.kind:<9} {what}" + (f"  [{labels}]" if labels else "")
 
 
-def plan_text(study, finished):
-    """The --dry_run listing: every run, whether it is done, and the estimate."""
+def plan_text(study, finished, group_students=1):
+    """The --dry_run listing: every run, whether it is done, the estimate,
+    and which of the students left could share a teacher pass."""
     count = len(study.runs)
     lines = [f"study {study.name} ({study.reproduces}), scale {study.scale}: {count} run{'' if count == 1 else 's'}, "
              f"{sum(finished.values())} finished"]
@@ -36,4 +38,6 @@ def plan_text(study, finished):
         lines.append(f"estimate: about {hours:,.0f} GPU-hours for what is left (the paper's 10 GPU-hours per "
                      "300-epoch CIFAR-100 run, scaled by image-epochs and network cost; a rough figure, not a "
                      "measurement)")
+    lines += sharing.summary([r for r in study.runs if not finished[r.directory]], group_students,
+                             sharing.pool_sizes(study.runs), hours=study.scale == "paper")
     return "\n".join(lines)

@@ -68,7 +68,7 @@ def run(config, execution, runtime, scale=None):
     output_dir = resolve_path(runtime.output_dir or default_output_dir(config, execution))
     os.makedirs(output_dir, exist_ok=True)
     finished = {r.directory: plan.is_finished(r) for r in study.runs}
-    text = plan.plan_text(study, finished)
+    text = plan.plan_text(study, finished, execution.group_students)
     with open(os.path.join(output_dir, "plan.txt"), "w") as f:
         f.write(text + "\n")
     result = StudyResult(output_dir, text)

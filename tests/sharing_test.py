@@ -74,7 +74,8 @@ class GroupingRulesTest(absltest.TestCase):
 
     def test_rows_at_their_own_temperature_or_non_soft_losses_never_share(self):
         for fields in (dict(distill_splits="d0,d1", split_temperatures="1,4"),
-                       dict(aug="gan", generator="g.keras", synth_temperature=1.0), dict(loss="hard"),
+                       dict(aug="gan", generator="g.keras", synth_temperature=1.0),
+                       dict(aug="gan", generator="g.keras", gan_sampling="device"), dict(loss="hard"),
                        dict(loss="avg_sym_kl")):
             with self.subTest(fields=fields):
                 runs = [_run(num_teachers=m, **fields) for m in (1, 2)]

@@ -3,8 +3,10 @@
 member forwards per batch and GPU-hours with and without sharing. Free of
 TensorFlow. A group is students whose runs differ only in which members
 they average (m and the trial's offset), the temperature, alpha and a soft
-loss: the same stream, pool, architecture and recipe, so that a grouped
-student trains exactly as its single run (tests/group_test.py)."""
+loss: the same stream, pool, architecture and recipe. DistillerGroup's step
+matches each student's single step on the same batches (tests/group_test.py);
+a whole grouped run against its single run is not checked yet, since no job
+runs groups."""
 
 import dataclasses
 
@@ -37,13 +39,16 @@ def why_not_grouped(config):
     """Why a distill run must run alone, or None: the group drops the stream's
     per-row temperature (each student applies its own tau to every row), so
     rows at another temperature cannot be grouped; nor can losses that read
-    more than the ensemble's logits."""
+    more than the ensemble's logits, nor synthetic rows that a run's own step
+    draws (DistillerGroup has no sampler)."""
     if config.split_temperatures:
         return "a temperature per data-recycling split"
     if config.synth_temperature != config.temperature:
         return "synthetic rows at their own temperature"
     if config.loss not in choices.SOFT_LOSSES:
         return f"--loss={config.loss} is not one of the soft losses"
+    if config.aug == "gan" and config.gan_sampling == "device":
+        return "--gan_sampling=device draws the synthetic rows inside the run's own step"
     return None
 
 

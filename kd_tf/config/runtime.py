@@ -18,7 +18,7 @@ class Runtime:
     checkpoint_every_steps: int = option(0, "Also checkpoint every N steps within epochs (long epochs); "
                                          "0: after every epoch only.", lower=0)
     jit_compile: str = option("auto", "XLA-compile the train step. auto: on for GPUs; TPUs compile every step "
-                              "anyway; off on CPUs, where XLA measured slower (README).", choices=choices.SWITCHES)
+                              "anyway; off on CPUs, where XLA measured slower (docs/distributed.md).", choices=choices.SWITCHES)
     steps_per_execution: str = option("auto", "Train steps per compiled execution (one host round trip each): "
                                       "a number, or auto: up to 32 on TPUs, else 1. Lowered to a divisor of the "
                                       "epoch's steps, so that executions never straddle epochs.")

@@ -14,7 +14,7 @@ def is_tpu(strategy):
 
 def jit_compile(flag, strategy):
     """auto: XLA on GPUs. A TPU compiles every step with XLA anyway (Keras's
-    jit_compile does not apply there); on CPUs XLA measured slower (README)."""
+    jit_compile does not apply there); on CPUs XLA measured slower (docs/distributed.md)."""
     if flag != "auto":
         return flag == "true"
     return bool(tf.config.list_logical_devices("GPU")) and not is_tpu(strategy)

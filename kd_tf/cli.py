@@ -34,7 +34,7 @@ USER_ERROR_EXIT = 2
 # The configs each binary takes its flags from: (config, all fields or only these);
 # a job's binary from the jobs table.
 BINARY_FLAGS = {
-    **{job.binary: ((job.config, None), (Runtime, job.runtime_flags)) for job in JOBS.values()},
+    **{job.binary: ((job.config, None), (Runtime, job.runtime_flags)) for job in JOBS.values() if job.binary},
     "study": ((StudyConfig, None), (StudyExecution, None), (Runtime, ("data_dir", "output_dir"))),
 }
 

@@ -49,6 +49,30 @@ class PoliciesAtPaperScaleTest(absltest.TestCase):
         self.assertTrue(all(len(g.runs) == 1 for g in single))
         self.assertAlmostEqual(sum(sharing.gpu_hours(g) for g in single), alone, places=6)
 
+    def test_the_executor_runs_each_group_as_one_job(self):
+        finished = {r.directory: False for r in self.study.runs}
+        runs, students = sharing.grouped_runs(self.study.runs, 6, finished)
+        groups = [r for r in runs if r.kind == "distill_group"]
+        self.assertLen(groups, 30)
+        self.assertEqual([r.kind for r in runs if r.kind == "distill"], [])
+        for group in groups:
+            self.assertEqual(group.config.directories, tuple(r.directory for r in students[group.directory]))
+            self.assertEqual(group.config.configs, tuple(r.config for r in students[group.directory]))
+        # Every student is in exactly one group; what needed a student needs its group, which needs the teachers.
+        grouped = [d for g in groups for d in g.config.directories]
+        self.assertCountEqual(grouped, [r.directory for r in self.study.runs if r.kind == "distill"])
+        directories = {r.directory for r in runs}
+        for run in runs:
+            self.assertTrue(set(run.needs) <= directories, run.directory)
+        evaluations = [r for r in runs if r.kind == "evaluate"]
+        self.assertTrue(evaluations and all(any(d in students for d in r.needs) for r in evaluations))
+        # A finished student is left out of its group; --group_students=1 groups nothing.
+        done = dict(finished, **{grouped[0]: True})
+        runs, students = sharing.grouped_runs(self.study.runs, 6, done)
+        self.assertNotIn(grouped[0], [d for g in students.values() for d in (r.directory for r in g)])
+        self.assertIn(grouped[0], [r.directory for r in runs])
+        self.assertEqual(sharing.grouped_runs(self.study.runs, 1, finished), (list(self.study.runs), {}))
+
     def test_the_dry_run_prints_both_estimates(self):
         finished = {r.directory: False for r in self.study.runs}
         text = plan.plan_text(self.study, finished, 6)

@@ -170,3 +170,49 @@ def default_teacher_dir(dataset, architecture, recycling=False, recipe="paper"):
     suffix = ("-d0" if recycling else "") + ("-reference" if recipe == "reference" else "")
     return os.path.join("runs", "teachers", f"{dataset}-{architecture}{suffix}")
 
+
+# Grouping (kd_tf/jobs/distill_group.py, kd_tf/studies/sharing.py): what may differ between the
+# students of one teacher pass (DistillerGroup's StudentSettings, plus the trial's offset into the pool,
+# which only changes the members).
+PER_STUDENT_FIELDS = ("num_teachers", "teacher_offset", "temperature", "synth_temperature", "alpha", "loss")
+
+
+def why_not_grouped(config):
+    """Why a distill run must run alone, or None: the group drops the stream's
+    per-row temperature (each student applies its own tau to every row), so
+    rows at another temperature cannot be grouped; nor can losses that read
+    more than the ensemble's logits, nor synthetic rows that a run's own step
+    draws (DistillerGroup has no sampler)."""
+    if config.split_temperatures:
+        return "a temperature per data-recycling split"
+    if config.synth_temperature != config.temperature:
+        return "synthetic rows at their own temperature"
+    if config.loss not in choices.SOFT_LOSSES:
+        return f"--loss={config.loss} is not one of the soft losses"
+    if config.aug == "gan" and config.gan_sampling == "device":
+        return "--gan_sampling=device draws the synthetic rows inside the run's own step"
+    return None
+
+
+def group_key(config):
+    """Equal for two runs that may share a teacher pass: every field but the per-student ones."""
+    return dataclasses.replace(config, **{field: None for field in PER_STUDENT_FIELDS})
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillGroupConfig:
+    """A study's group of distill runs that share one teacher pass
+    (kd_tf/jobs/distill_group.py): each run's config and run directory."""
+    configs: tuple  # DistillConfig, ... (dicts from a worker's JSON become DistillConfigs)
+    directories: tuple
+
+    def __post_init__(self):
+        def config(c):
+            if isinstance(c, DistillConfig):
+                return c
+            return DistillConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()})
+        object.__setattr__(self, "configs", tuple(config(c) for c in self.configs))
+        object.__setattr__(self, "directories", tuple(self.directories))
+        if len(self.configs) != len(self.directories):
+            raise ValueError(f"{len(self.configs)} configs for {len(self.directories)} directories.")
+

@@ -33,6 +33,7 @@ class StudyExecution:
     cpus_per_run: int = option(1, "ray: CPUs each run asks for.", lower=1)
     gpus_per_run: float = option(0.0, "ray: GPUs each run asks for.", lower=0.0)
     dry_run: bool = option(False, "Print the plan (every run, which are finished, an estimate) and stop.")
-    group_students: int = option(6, "Students that may share one teacher pass in the plan's sharing estimate "
-                                 "(a DistillerGroup's memory grows with it; 1: none). The executor does not "
-                                 "group runs yet: each student still runs alone.", lower=1)
+    group_students: int = option(6, "At most this many students that may share one teacher pass train as one "
+                                 "job, each member's forward once per batch, each student in its own run "
+                                 "directory with its single run's results (a group's memory grows with it; "
+                                 "1: every student alone).", lower=1)

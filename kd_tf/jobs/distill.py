@@ -386,15 +386,22 @@ def train(prepared, runtime, flags_text=""):
                      step % steps, steps)
 
     preemption = SaveOnPreemption(strategy, save_now, "the distillation")
+    fit_to_the_end(fit, start_epoch, step_in_epoch, steps, recipe.epochs, preemption)
+    return trained
+
+
+def fit_to_the_end(fit, start_epoch, step_in_epoch, steps, epochs, preemption):
+    """fit(first_epoch, last_epoch, steps_per_epoch, skip_steps) from a
+    (resumed) start to the last epoch: a mid-epoch resume finishes that epoch
+    from its next batch first. SIGTERM is watched until training ends."""
     try:
-        if step_in_epoch:  # a mid-epoch resume: finish that epoch from its next batch first
+        if step_in_epoch:
             fit(start_epoch, start_epoch + 1, steps - step_in_epoch, skip_steps=step_in_epoch)
             start_epoch += 1
-        if start_epoch < recipe.epochs:
-            fit(start_epoch, recipe.epochs, steps)
+        if start_epoch < epochs:
+            fit(start_epoch, epochs, steps)
     finally:
         preemption.close()
-    return trained
 
 
 def write_results(prepared, trained, runtime, start):

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable
 
-from kd_tf.config.distill import DistillConfig
+from kd_tf.config.distill import DistillConfig, DistillGroupConfig
 from kd_tf.config.evaluate import EvaluateConfig
 from kd_tf.config.gan import GanConfig
 from kd_tf.config.paths import resolve_path
@@ -36,7 +36,7 @@ TRAIN_SIZES = {"cifar10": 50_000, "cifar100": 50_000, "svhn_cropped": 73_257, "m
 @dataclasses.dataclass(frozen=True)
 class Job:
     kind: str
-    binary: str  # experiments/<binary>.py
+    binary: str | None  # experiments/<binary>.py (None: a study's job only)
     config: type  # its config dataclass (kd_tf.config)
     runtime_flags: tuple | None  # the Runtime fields its binary takes as flags (None: all)
     module: str  # the kd_tf.jobs module whose execute(config, runtime) runs it (loads TensorFlow)
@@ -91,6 +91,15 @@ def _describe_distill(config, needs):
             f"tau {config.temperature:g}, {config.epochs} epochs, seed {config.seed}")
 
 
+def _group_finished(config, directory):
+    return all(_results_written(c, d) for c, d in zip(config.configs, config.directories))
+
+
+def _describe_group(config, needs):
+    return f"{len(config.configs)} students sharing one teacher pass: " + "; ".join(
+        f"m {c.num_teachers} tau {c.temperature:g}" for c in config.configs)
+
+
 JOBS = {job.kind: job for job in (
     Job("teachers", "train_teachers", TeacherConfig, ("data_dir", "strategy", "tpu", "jit_compile", "sync_batchnorm"),
         "kd_tf.jobs.teachers",
@@ -106,6 +115,10 @@ JOBS = {job.kind: job for job in (
     Job("distill", "distill", DistillConfig, None,
         "kd_tf.jobs.distill",
         _results_written, _describe_distill, _distill_hours),
+    # Its students' hours alone: an upper bound (the shared estimate is kd_tf/studies/sharing.py's).
+    Job("distill_group", None, DistillGroupConfig, None,
+        "kd_tf.jobs.distill_group", _group_finished, _describe_group,
+        lambda c, directory: sum(_distill_hours(s, d) for s, d in zip(c.configs, c.directories))),
     Job("evaluate", "evaluate", EvaluateConfig, ("data_dir", "strategy", "tpu"),
         "kd_tf.jobs.evaluate",
         lambda c, directory: os.path.exists(resolve_path(c.output) + ".json"),

@@ -10,7 +10,7 @@ from absl import logging
 
 from kd_tf.config.paths import resolve_path
 from kd_tf.errors import UserError
-from kd_tf.studies import aggregate, claims, definitions, executor, figures, plan, report
+from kd_tf.studies import aggregate, claims, definitions, executor, figures, plan, report, sharing
 from kd_tf.studies.scale import CPU_REFUSED, SCALES
 
 FINDINGS = "findings"  # --study=findings: every study with claims, then findings.md
@@ -77,7 +77,16 @@ def run(config, execution, runtime, scale=None):
     todo = sum(not done for done in finished.values())
     logging.info("Study %s (%s scale): %d runs, %d to run, with %s", study.name, scale.name, len(study.runs), todo,
                  f"{execution.parallel} local worker(s)" if execution.executor == "local" else "Ray")
-    result.outcomes = make_executor(execution, runtime.data_dir, output_dir).run(study.runs)
+    runs, grouped = sharing.grouped_runs(study.runs, execution.group_students, finished)
+    if grouped:
+        logging.info("%d students in %d groups that share a teacher pass (--group_students=%d)",
+                     sum(len(g) for g in grouped.values()), len(grouped), execution.group_students)
+    outcomes = make_executor(execution, runtime.data_dir, output_dir).run(runs)
+    for directory, students in grouped.items():  # a group's outcome is each of its students'
+        group = outcomes.pop(directory)
+        for student in students:
+            outcomes[student.directory] = dataclasses.replace(group, run=student)
+    result.outcomes = outcomes
     results, summary = aggregate.write(study, result.outcomes, output_dir)
     interval = scale.name == "cpu"  # error bars: 95% intervals where verdicts are drawn from the runs
     drawn = {f.name: figures.draw(results, f, os.path.join(output_dir, "figures"), interval)

@@ -9,14 +9,13 @@ a whole grouped run against its single run is not checked yet, since no job
 runs groups."""
 
 import dataclasses
+import hashlib
+import os
 
-from kd_tf.config import choices
+from kd_tf.config.distill import group_key, why_not_grouped  # noqa: F401 (why_not_grouped: for callers)
+from kd_tf.config.distill import DistillGroupConfig
 from kd_tf.jobs import kinds
-
-# What may differ inside a group (DistillerGroup's StudentSettings, plus the
-# trial's offset into the pool, which only changes the members).
-PER_STUDENT_FIELDS = ("num_teachers", "teacher_offset", "temperature", "synth_temperature", "alpha", "loss")
-
+from kd_tf.studies.spec import Run
 
 @dataclasses.dataclass(frozen=True)
 class Group:
@@ -35,31 +34,10 @@ def member_forwards(member_sets):
     return sum(len(m) for m in member_sets), len({i for m in member_sets for i in m})
 
 
-def why_not_grouped(config):
-    """Why a distill run must run alone, or None: the group drops the stream's
-    per-row temperature (each student applies its own tau to every row), so
-    rows at another temperature cannot be grouped; nor can losses that read
-    more than the ensemble's logits, nor synthetic rows that a run's own step
-    draws (DistillerGroup has no sampler)."""
-    if config.split_temperatures:
-        return "a temperature per data-recycling split"
-    if config.synth_temperature != config.temperature:
-        return "synthetic rows at their own temperature"
-    if config.loss not in choices.SOFT_LOSSES:
-        return f"--loss={config.loss} is not one of the soft losses"
-    if config.aug == "gan" and config.gan_sampling == "device":
-        return "--gan_sampling=device draws the synthetic rows inside the run's own step"
-    return None
-
-
 def members_of(config, pool_size):
     """The pool indices a run averages, as teacher_store.member_indices picks them."""
     count = config.teacher_pool or pool_size or config.teacher_offset + config.num_teachers
     return tuple((config.teacher_offset + i) % count for i in range(config.num_teachers))
-
-
-def _key(config):
-    return dataclasses.replace(config, **{field: None for field in PER_STUDENT_FIELDS})
 
 
 def pool_sizes(runs):
@@ -77,7 +55,7 @@ def groups(runs, max_students, pools=None):
     for run in (r for r in runs if r.kind == "distill"):
         config = run.config
         members = members_of(config, pools.get(config.teacher_dir))
-        key = None if max_students <= 1 or why_not_grouped(config) else _key(config)
+        key = None if max_students <= 1 or why_not_grouped(config) else group_key(config)
         group = open_groups.get(key) if key is not None else None
         if group is None or len(group[0]) >= max_students:
             group = ([], [])
@@ -87,6 +65,39 @@ def groups(runs, max_students, pools=None):
         group[0].append(run)
         group[1].append(members)
     return [Group(tuple(r), tuple(m)) for r, m in found]
+
+
+def grouped_runs(runs, max_students, finished):
+    """`runs` with each group of unfinished students that can share a
+    teacher pass replaced by one distill_group Run (at its first student's
+    place), and every run that needs a grouped student needing its group
+    instead. Returns (runs, students): students maps a group's directory to
+    its students' Runs, whose outcomes the group's stands for. `finished`:
+    directory -> bool."""
+    todo = [r for r in runs if not finished[r.directory]]
+    shared = [g for g in groups(todo, max_students, pool_sizes(runs)) if len(g.runs) > 1]
+    group_of, students = {}, {}
+    for g in shared:
+        directories = tuple(r.directory for r in g.runs)
+        digest = hashlib.sha256("\n".join(directories).encode()).hexdigest()[:8]
+        first = directories[0]
+        directory = os.path.join(os.path.dirname(first), "groups", f"{os.path.basename(first)}-x{len(g.runs)}-{digest}")
+        needs = tuple(dict.fromkeys(d for r in g.runs for d in r.needs if d not in directories))
+        run = Run("distill_group", DistillGroupConfig(tuple(r.config for r in g.runs), directories), directory,
+                  needs=needs)
+        students[directory] = g.runs
+        group_of.update({d: run for d in directories})
+    out, emitted = [], set()
+    for r in runs:
+        group = group_of.get(r.directory)
+        if group is not None:
+            if group.directory not in emitted:
+                emitted.add(group.directory)
+                out.append(group)
+            continue
+        needs = tuple(dict.fromkeys(group_of[d].directory if d in group_of else d for d in r.needs))
+        out.append(dataclasses.replace(r, needs=needs) if needs != r.needs else r)
+    return out, students
 
 
 def gpu_hours(group):
@@ -114,7 +125,7 @@ def summary(todo, max_students, pools, hours=False):
         hours_alone = sum(kinds.JOBS["distill"].gpu_hours(r.config, r.directory) for g in found for r in g.runs)
         line += (f"; distillation about {hours_alone:,.0f} GPU-hours alone, "
                  f"{sum(gpu_hours(g) for g in found):,.0f} shared")
-    lines = [line + " (an estimate: the study executor still runs each student alone)"]
+    lines = [line + " (the study runs each group of two or more as one job)"]
     for k, g in enumerate(shared):
         lines.append(f"  group {k}: {len(g.runs)} students, member forwards {g.forwards[0]} -> {g.forwards[1]}: "
                      + ", ".join(f"{r.config.aug} m {r.config.num_teachers} tau {r.config.temperature:g} "

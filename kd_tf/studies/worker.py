@@ -64,7 +64,7 @@ def execute(job):
     import keras
 
     # JOBS names these modules; importing them here also makes them this module's Bazel deps.
-    from kd_tf.jobs import distill, evaluate, gan, teachers  # noqa: F401
+    from kd_tf.jobs import distill, distill_group, evaluate, gan, teachers  # noqa: F401
 
     start = time.time()
     config = _config(job["kind"], job["config"])

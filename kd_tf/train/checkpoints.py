@@ -80,3 +80,9 @@ def restore_newest_intact(checkpoint, manager):
 
 def has_checkpoint(directory):
     return tf.train.latest_checkpoint(directory) is not None
+
+
+def latest_step(directory):
+    """The number of a directory's newest checkpoint (0: none)."""
+    path = tf.train.latest_checkpoint(directory) if has_checkpoint(directory) else None
+    return int(path.rsplit("-", 1)[1]) if path else 0

@@ -150,16 +150,25 @@ def stream(data, properties, spec, start_epoch=0, input_context=None, skip_steps
 
 
 def distributed_stream(strategy, data, properties, spec, start_epoch=0, skip_steps=0, image_dtype=None,
-                       teacher_logits=None):
+                       teacher_logits=None, student_temperatures=()):
     """The stream as the strategy's per-replica input (static per-replica shapes).
     image_dtype: what images cross to the device as (e.g. bfloat16 when every
     model computes in it and would cast them on arrival anyway: half the bytes).
-    teacher_logits: see stream()."""
+    teacher_logits: see stream(). student_temperatures: a DistillerGroup's, one
+    column "temperature_<k>" per student, each row at student k's temperature
+    (an input, as a single run's own column is: a constant in its place
+    changes how TensorFlow rewrites the step's graph, and its rounding)."""
     def per_pipeline(context):
         log_input_share("distillation", context, spec.batch_size)
         ds = stream(data, properties, spec, start_epoch, context, skip_steps, teacher_logits)
         if image_dtype is not None and properties.kind == "image":
             ds = ds.map(lambda b: {**b, "image": tf.cast(b["image"], image_dtype)})
+        if student_temperatures:
+            def per_student(b):
+                rows = tf.shape(b["temperature"])
+                return {**b, **{f"temperature_{k}": tf.fill(rows, tf.constant(t, tf.float32))
+                                for k, t in enumerate(student_temperatures)}}
+            ds = ds.map(per_student)
         return ds
     return strategy.distribute_datasets_from_function(per_pipeline)
 

@@ -97,29 +97,39 @@ class DistillerGroup(keras.Model):
     def _logs(self, k, logs):
         return {f"s{k}_{name}": value for name, value in logs.items()}
 
+    def _own_data(self, k, data):
+        """Student k's view of a batch: the stream's per-row temperature is one
+        run's tau, so it is replaced by k's own column where the stream has one
+        (pipeline.distributed_stream's student_temperatures), else dropped (the
+        student's tau as a constant: equal values, but TensorFlow may round the
+        step differently)."""
+        own = {key: v for key, v in data.items() if not key.startswith("temperature")}
+        if f"temperature_{k}" in data:
+            own["temperature"] = data[f"temperature_{k}"]
+        return own
+
     def train_step(self, data):
         x = data["image"]
-        # A row's temperature in the stream is one run's tau; here each student has its own.
-        data = {k: v for k, v in data.items() if k != "temperature"}
         logs = {}
         for k, (distiller, teacher_logits) in enumerate(zip(self.distillers, self.teacher_logits(x))):
             student = distiller.student
+            own = self._own_data(k, data)
             with tf.GradientTape() as tape:
                 student_logits = ops.cast(student(x, training=True), "float32")
-                loss, global_loss = distiller._loss(data, teacher_logits, student_logits)
+                loss, global_loss = distiller._loss(own, teacher_logits, student_logits)
                 scaled_loss = distiller.optimizer.scale_loss(loss)
             variables = student.trainable_variables
             gradients = tape.gradient(scaled_loss, variables)
             distiller.optimizer.apply_gradients(zip(gradients, variables))
-            logs.update(self._logs(k, distiller._update_metrics(data, teacher_logits, student_logits, global_loss)))
+            logs.update(self._logs(k, distiller._update_metrics(own, teacher_logits, student_logits, global_loss)))
         return logs
 
     def test_step(self, data):
         x = data["image"]
-        data = {k: v for k, v in data.items() if k != "temperature"}
         logs = {}
         for k, (distiller, teacher_logits) in enumerate(zip(self.distillers, self.teacher_logits(x))):
+            own = self._own_data(k, data)
             student_logits = ops.cast(distiller.student(x, training=False), "float32")
-            _, global_loss = distiller._loss(data, teacher_logits, student_logits)
-            logs.update(self._logs(k, distiller._update_metrics(data, teacher_logits, student_logits, global_loss)))
+            _, global_loss = distiller._loss(own, teacher_logits, student_logits)
+            logs.update(self._logs(k, distiller._update_metrics(own, teacher_logits, student_logits, global_loss)))
         return logs

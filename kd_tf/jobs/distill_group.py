@@ -7,8 +7,9 @@ grouped and single runs and a rerun of either finds the other's results.
 
 Each student's results equal its single run's to float rounding
 (tests/distill_group_test.py): the rows a single run streams differ only in
-their temperature column, which the group replaces by each student's own
-temperature; and each student starts from its single run's weights, because
+their temperature column, which the group streams once per student (an input,
+as in the single run: a constant tau in the step rounds differently, and at
+tau 4 training amplifies that to whole points of agreement); and each student starts from its single run's weights, because
 the job reseeds and loads that student's own members before building it, as
 `distill.build_distiller` does (loading a member draws from Keras's global
 RNG, so a student's initial weights depend on how many members its run
@@ -223,7 +224,9 @@ def _train(students, runtime, strategy):
             EpochProgress(f"student {k}", recipe.epochs, distill.SUMMARY_KEYS),
             checkpoint_callback(checkpoint, guard, runtime.checkpoint_every_steps),
         ]) for k, (s, d, guard, checkpoint) in enumerate(zip(students, group.distillers, guards, checkpoints))]
-        group.fit(distributed_stream(strategy, data, props, spec, first_epoch, skip_steps, feed_dtype, None),
+        temperatures = [s.prepared.config.temperature for s in students]
+        group.fit(distributed_stream(strategy, data, props, spec, first_epoch, skip_steps, feed_dtype, None,
+                                     temperatures),
                   epochs=last_epoch, initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch,
                   validation_data=test_data, verbose=0, callbacks=[*views, preemption])
         for guard, checkpoint in zip(guards, checkpoints):

@@ -73,6 +73,15 @@ class PoliciesAtPaperScaleTest(absltest.TestCase):
         self.assertIn(grouped[0], [r.directory for r in runs])
         self.assertEqual(sharing.grouped_runs(self.study.runs, 1, finished), (list(self.study.runs), {}))
 
+    def test_a_run_two_points_share_is_one_student(self):
+        runs = [_run(num_teachers=1, temperature=1.0), _run(num_teachers=3, temperature=4.0)]
+        twice = [runs[0], dataclasses.replace(runs[0], labels=(("experiment", "other"),)), runs[1]]
+        (group,) = sharing.groups(twice, 6, {"pool": 3})
+        self.assertEqual([r.directory for r in group.runs], [r.directory for r in runs])
+        grouped, students = sharing.grouped_runs(twice, 6, {r.directory: False for r in twice})
+        (job,) = grouped
+        self.assertEqual(job.config.directories, tuple(r.directory for r in runs))
+
     def test_the_dry_run_prints_both_estimates(self):
         finished = {r.directory: False for r in self.study.runs}
         text = plan.plan_text(self.study, finished, 6)

@@ -52,7 +52,12 @@ def groups(runs, max_students, pools=None):
     teachers runs among `runs`)."""
     pools = pool_sizes(runs) if pools is None else pools
     open_groups, found = {}, []
-    for run in (r for r in runs if r.kind == "distill"):
+    # A run two points of a study share (the same config, so the same directory) is one student.
+    unique = {}
+    for run in runs:
+        if run.kind == "distill":
+            unique.setdefault(run.directory, run)
+    for run in unique.values():
         config = run.config
         members = members_of(config, pools.get(config.teacher_dir))
         key = None if max_students <= 1 or why_not_grouped(config) else group_key(config)
